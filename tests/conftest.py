@@ -1,0 +1,30 @@
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_lab2a(*args, check=True, **kwargs) -> subprocess.CompletedProcess:
+    """The real `lab2a` command, as a user runs it (a separate process, no terminal)."""
+    result = subprocess.run([sys.executable, "-m", "lab2a.cli", *map(str, args)],
+                            capture_output=True, text=True, cwd=kwargs.pop("cwd", ROOT), **kwargs)
+    if check and result.returncode != 0:
+        raise AssertionError(f"lab2a {' '.join(map(str, args))} failed:\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+@pytest.fixture(scope="session")
+def small_course(tmp_path_factory) -> Path:
+    """A 60-clip `course` dataset built by the CLI once per test session."""
+    out = tmp_path_factory.mktemp("course") / "small.pt"
+    run_lab2a("data", "--out", out, "--clips", 60, "--seed", 3)
+    return out
+
+
+@pytest.fixture(autouse=True)
+def _no_user_data_path(monkeypatch):
+    # A developer's own LAB2A_DATA must not leak into the tests.
+    monkeypatch.delenv("LAB2A_DATA", raising=False)

@@ -1,0 +1,1 @@
+"""The checks that grade ConvolutionalFilter and train, shared by every grading channel."""

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -192,16 +193,30 @@ def test_failed_write_leaves_no_file_and_keeps_the_old_one(tmp_path, monkeypatch
     assert [p.name for p in tmp_path.iterdir()] == ["d.pt"]
 
 
-def test_killed_build_leaves_no_file(tmp_path):
+def running(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_killed_build_leaves_no_file_and_no_workers(tmp_path):
     out = tmp_path / "killed.pt"
     process = subprocess.Popen([sys.executable, "-m", "lab2a.cli", "data", "--clips", "1500", "--out", str(out)],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT)
     deadline = time.time() + 60
     while not list(tmp_path.glob(".killed.pt.*")) and process.poll() is None and time.time() < deadline:
         time.sleep(0.01)  # until the temporary file exists: the write has begun
+    workers = [int(pid) for pid in subprocess.run(["ps", "-o", "pid=", "--ppid", str(process.pid)],
+                                                   capture_output=True, text=True).stdout.split()]
     process.send_signal(signal.SIGKILL)
     process.wait()
     assert not out.exists()
+    assert workers, "the build synthesises speech in worker processes"
+    deadline = time.time() + 10
+    while any(map(running, workers)) and time.time() < deadline:
+        time.sleep(0.1)
+    assert not any(map(running, workers)), "worker processes outlived the killed build"
 
 
 # --- validation ----------------------------------------------------------------------------------

@@ -1,0 +1,91 @@
+"""The lab's filter in float64 numpy, and the mistakes students make, each as a filter of its own.
+
+Every filter here is linear in its taps: y = sum_k h[k] * s_k(x), with s_k(x) the signal tap k
+multiplies. For the lab's causal filter s_k(x)[..., n] = x[..., n-k], zero for n-k < 0. A mistake
+changes s_k: a circular shift (wrap-around), x[n+k] (correlation), a shift of the flattened batch
+(rows leak), ... Written this way each variant gives its output and its gradient with respect to the
+taps, grad[k] = sum(w * s_k(x)) for the loss sum(w * y), from the same few lines.
+"""
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+
+def delayed(x: np.ndarray, d: int) -> np.ndarray:
+    """x[..., n-d] with zeros shifted in (d < 0 shifts left, zeros at the end)."""
+    out = np.zeros_like(x)
+    n = x.shape[-1]
+    if d >= 0 and d < n:
+        out[..., d:] = x[..., :n - d]
+    elif d < 0 and -d < n:
+        out[..., :n + d] = x[..., -d:]
+    return out
+
+
+def circular(x: np.ndarray, d: int) -> np.ndarray:
+    return np.roll(x, d, axis=-1)
+
+
+def _flat(shift: Callable[[np.ndarray, int], np.ndarray]):
+    """A shift applied to the batch flattened into one long signal, as torch.roll without dims does."""
+    return lambda x, d: shift(x.reshape(-1), d).reshape(x.shape)
+
+
+@dataclass(frozen=True)
+class Filter:
+    name: str
+    cause: str | None  # the mistake in the student's words; None for the lab's filter
+    tap_signal: Callable[[np.ndarray, int, int], np.ndarray]  # (x, k, K) -> what tap k multiplies
+
+    def output(self, h: np.ndarray, x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x, np.float64)
+        y = np.zeros_like(x)
+        for k, tap in enumerate(np.asarray(h, np.float64)):
+            if tap != 0:
+                y += tap * self.tap_signal(x, k, len(h))
+        return y
+
+    def gradient(self, w: np.ndarray, x: np.ndarray, taps: int) -> np.ndarray:
+        """d/dh of sum(w * output(h, x)): the output is linear in h."""
+        x, w = np.asarray(x, np.float64), np.asarray(w, np.float64)
+        return np.array([np.sum(w * self.tap_signal(x, k, taps)) for k in range(taps)])
+
+
+CAUSAL = Filter("causal", None, lambda x, k, K: delayed(x, k))
+
+_WRAP = ("your output wraps around: its first samples contain the end of the signal. Zero the samples "
+         "shifted in at the start (x[m] = 0 for m < 0): torch.roll alone wraps, so mask or pad instead")
+_CORRELATION = ("this is correlation: the kernel is not flipped. Tap k must multiply x[n-k], the sample k "
+                "steps in the past; conv1d computes a correlation, so give it the flipped taps, self.filter.flip(0)")
+_CENTRED = ("the output is centred, not causal: it uses future samples. Pad K-1 zeros on the left only "
+            "(padding='same' or K//2 zeros on both sides centre the kernel)")
+_LEAK = ("rows of the batch leak into each other: the end of one row enters the start of the next. Filter "
+         "along the last axis only, each row on its own (torch.roll without dims=-1 flattens the batch, "
+         "and so does reshaping the batch into one long signal)")
+
+MISTAKES = (
+    Filter("wrap-around", _WRAP, lambda x, k, K: circular(x, k)),
+    Filter("reversed taps", _CORRELATION, lambda x, k, K: delayed(x, K - 1 - k)),
+    Filter("correlation", _CORRELATION, lambda x, k, K: delayed(x, -k)),
+    Filter("centred", _CENTRED, lambda x, k, K: delayed(x, k - (K - 1) // 2)),
+    Filter("centred", _CENTRED, lambda x, k, K: delayed(x, k - K // 2)),
+    Filter("centred correlation", _CENTRED + ", and the kernel is not flipped (conv1d correlates: flip the taps)",
+           lambda x, k, K: delayed(x, K // 2 - k)),
+    Filter("rows leak", _LEAK, lambda x, k, K: _flat(delayed)(x, k)),
+    Filter("rows leak and wrap", _LEAK, lambda x, k, K: _flat(circular)(x, k)),
+    Filter("one late", "the output is one sample late: tap 0 must multiply the current sample x[n], "
+                       "tap k the sample x[n-k]", lambda x, k, K: delayed(x, k + 1)),
+    Filter("one early", "the output is one sample early: tap k must multiply x[n-k], not x[n-k+1]",
+           lambda x, k, K: delayed(x, k - 1)),
+    Filter("first tap only", "only the first tap h[0] reaches the output: the shifted copies of x are lost. "
+                             "If you zero the first sample with x[:, 0] = 0, on a (batch, 1, N) input that "
+                             "zeroes the whole channel; index the time axis instead, x[..., 0]",
+           lambda x, k, K: delayed(x, 0) if k == 0 else np.zeros_like(x)),
+    Filter("last tap missing", "your output ignores the last tap h[K-1]: use all K taps, k = 0, ..., K-1 "
+                               "(check the range of your loop)",
+           lambda x, k, K: delayed(x, k) if k < K - 1 else np.zeros_like(x)),
+    Filter("first tap missing", "your output ignores the first tap h[0]: tap 0 multiplies the current sample x[n]",
+           lambda x, k, K: delayed(x, k) if k > 0 else np.zeros_like(x)),
+)

@@ -1,0 +1,220 @@
+"""The lab notebook: nbgrader structure, the generated release, and the solutions staying in step."""
+
+import copy
+import json
+import shutil
+import subprocess
+import sys
+
+import nbformat
+import numpy as np
+import pytest
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+from lab2a import solutions
+from lab2a.autograder.manifest import CHECKS
+
+from .conftest import ROOT
+
+SOURCE = ROOT / "source" / "lab2a" / "lab2a.ipynb"
+RELEASE = ROOT / "release" / "lab2a" / "lab2a.ipynb"
+NBGRADER = [sys.executable, "-m", "nbgrader"]
+
+
+def cells(path):
+    return nbformat.read(path, as_version=4).cells
+
+
+def nbgrader_meta(cell):
+    return cell.metadata.get("nbgrader", {})
+
+
+def by_id(path):
+    return {nbgrader_meta(c)["grade_id"]: c for c in cells(path) if "grade_id" in nbgrader_meta(c)}
+
+
+def isolated_env(tmp_path):
+    """Jupyter and IPython write into the home directory unless told otherwise."""
+    import os
+    env = dict(os.environ)
+    for name in ("JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "IPYTHONDIR"):
+        env[name] = str(tmp_path / name.lower())
+    env["PATH"] = f"{ROOT / '.venv' / 'bin'}:{env['PATH']}" if (ROOT / ".venv").exists() else env["PATH"]
+    return env
+
+
+# --- structure -----------------------------------------------------------------------------------
+
+def test_every_check_has_one_test_cell_with_its_points():
+    tests = {gid: c for gid, c in by_id(SOURCE).items() if nbgrader_meta(c).get("grade")}
+    graded = [check for check in CHECKS if check.points > 0]
+    assert set(tests) == {f"test_{check.name}" for check in graded}
+    for check in graded:
+        cell = tests[f"test_{check.name}"]
+        assert nbgrader_meta(cell)["points"] == check.points, check.name
+        assert f'check_in_notebook("{check.name}", globals())' in cell.source
+        hidden = "### BEGIN HIDDEN TESTS" in cell.source
+        assert hidden == (not check.visible), f"{check.name}: hidden checks and only they sit in hidden regions"
+    # nbgrader counts a 0-point test cell as passed whatever happens: informational checks (the GPU)
+    # run in ordinary locked cells instead.
+    for check in CHECKS:
+        if check.points == 0:
+            (cell,) = [c for c in cells(SOURCE) if f'check_in_notebook("{check.name}"' in c.source]
+            assert not nbgrader_meta(cell).get("grade") and nbgrader_meta(cell).get("locked")
+
+
+def test_test_cells_end_with_a_statement():
+    # nbgrader reads a test cell's trailing expression as partial credit: a call returning None is fine,
+    # a bare number or object is not.
+    import ast
+    for gid, cell in by_id(SOURCE).items():
+        if nbgrader_meta(cell).get("grade"):
+            last = ast.parse(cell.source).body[-1]
+            assert not isinstance(last, ast.Expr) or isinstance(last.value, ast.Call), gid
+
+
+def test_solution_regions_only_where_students_write():
+    solution_ids = {gid for gid, c in by_id(SOURCE).items() if nbgrader_meta(c).get("solution")}
+    assert solution_ids == {"train", "convolutional_filter"}
+    for cell in cells(SOURCE):
+        if "BEGIN SOLUTION" in cell.source:
+            assert nbgrader_meta(cell).get("solution")
+        meta = nbgrader_meta(cell)
+        assert meta.get("schema_version") == 3
+        assert meta.get("locked") or meta.get("solution"), f"{meta.get('grade_id')}: every other cell is locked"
+
+
+def test_one_set_of_numbers_in_the_text():
+    text = "\n".join(c.source for c in cells(SOURCE))
+    assert "f_s = 32$ kHz" in text and "31.25" in text and "32,000" in text
+    for wrong in ("64000", "64,000", "17 µs", "17 us", "L1"):
+        assert wrong not in text
+    assert "TAPS = 81" in text
+
+
+# --- the release -----------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def regenerated(tmp_path_factory):
+    """generate_assignment run by nbgrader itself in a copy of the course."""
+    course = tmp_path_factory.mktemp("course")
+    shutil.copy(ROOT / "nbgrader_config.py", course)
+    shutil.copytree(ROOT / "source", course / "source")
+    result = subprocess.run([*NBGRADER, "generate_assignment", "lab2a"], cwd=course, capture_output=True,
+                            text=True, env=isolated_env(course))
+    assert result.returncode == 0, result.stderr
+    return course / "release" / "lab2a" / "lab2a.ipynb"
+
+
+def test_release_is_what_nbgrader_generates(regenerated):
+    assert json.loads(regenerated.read_text()) == json.loads(RELEASE.read_text()), \
+        "release/ is out of date: run `nbgrader generate_assignment lab2a --force` and commit it"
+
+
+def test_release_shows_no_solution_and_no_hidden_test():
+    text = RELEASE.read_text()
+    for secret in ("BEGIN SOLUTION", "HIDDEN TESTS", '"hidden_filter"', '"hidden_train"',
+                   "batch_losses.append", "torch.fft.rfft(x, size)", "self.filter = nn.Parameter"):
+        assert secret not in text, secret
+    stubs = [c for c in cells(RELEASE) if nbgrader_meta(c).get("solution")]
+    assert len(stubs) == 2 and all("raise NotImplementedError()" in c.source for c in stubs)
+    # the signatures students must keep are given
+    assert "def train(estimator, train_loader, optimizer, loss_fn, n_epochs, device):" in stubs[0].source
+    assert "class ConvolutionalFilter(nn.Module):" in stubs[1].source
+    assert "def __init__(self, taps):" in stubs[1].source and "def forward(self, x):" in stubs[1].source
+
+
+# --- nbgrader validate: the source passes every test, the blank release none --------------------------
+
+@pytest.fixture(scope="module")
+def data_for_notebooks(tmp_path_factory):
+    """A small data set the notebook runs on (via LAB2A_DATA): 64 clips."""
+    from .conftest import run_lab2a
+    out = tmp_path_factory.mktemp("nbdata") / "small.pt"
+    run_lab2a("data", "--clips", 64, "--out", out)
+    return out
+
+
+def validate(path, tmp_path, data, *flags):
+    env = isolated_env(tmp_path)
+    env["LAB2A_DATA"] = str(data)
+    result = subprocess.run([*NBGRADER, "validate", *flags, str(path)], cwd=ROOT, capture_output=True,
+                            text=True, env=env, timeout=900)
+    return result.stdout + result.stderr
+
+
+def test_source_passes_every_test(tmp_path, data_for_notebooks):
+    output = validate(SOURCE, tmp_path, data_for_notebooks)
+    assert "Success! Your notebook passes all the tests." in output, output[-3000:]
+
+
+def test_blank_release_passes_no_test(tmp_path, data_for_notebooks):
+    output = validate(RELEASE, tmp_path, data_for_notebooks, "--invert")
+    assert "Success! The notebook does not pass any tests." in output, output[-3000:]
+
+
+# --- solutions/ and the notebook stay in step ---------------------------------------------------------
+
+def notebook_namespace():
+    """The source notebook's definitions (solution cells and the locked evaluate/FCNN code)."""
+    namespace = {}
+    wanted = by_id(SOURCE)
+    exec(compile(wanted["setup"].source.replace("torch.manual_seed(0)", ""), "setup", "exec"), namespace)
+    for gid in ("train", "convolutional_filter"):
+        exec(compile(wanted[gid].source, gid, "exec"), namespace)
+    for gid, name in (("evaluate", "def snr_db"), ("fcnn", "torch.manual_seed(0)")):
+        source = wanted[gid].source.split(name)[0]   # the definitions, without the cell's run
+        exec(compile(source, gid, "exec"), namespace)
+    return namespace
+
+
+def test_notebook_filter_equals_reference():
+    ns = notebook_namespace()
+    rng = torch.Generator().manual_seed(1)
+    for taps, shape in ((1, (7,)), (81, (3, 1, 500)), (40, (2, 25)), (5, (2, 3, 1, 64))):
+        taps_values = torch.randn(taps, generator=rng)
+        x = torch.randn(shape, generator=rng)
+        outputs = []
+        for cls in (ns["ConvolutionalFilter"], solutions.ConvolutionalFilter):
+            f = cls(taps)
+            with torch.no_grad():
+                f.filter.copy_(taps_values)
+            outputs.append(f(x))
+        assert torch.equal(outputs[0], outputs[1])
+
+
+def test_notebook_train_and_evaluate_equal_reference():
+    ns = notebook_namespace()
+    data = TensorDataset(torch.randn(21, 1, 50), torch.randn(21, 1, 50))
+    results = []
+    for train, evaluate in ((ns["train"], ns["evaluate"]), (solutions.train, solutions.evaluate)):
+        torch.manual_seed(3)
+        model = nn.Sequential(nn.Flatten(), nn.Linear(50, 50), nn.Unflatten(1, (1, 50)))
+        loader = DataLoader(data, batch_size=4, shuffle=True, generator=torch.Generator().manual_seed(0))
+        history = train(model, loader, torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.5), nn.MSELoss(), 3, "cpu")
+        results.append((history, evaluate(model, loader, "cpu"), copy.deepcopy(model.state_dict())))
+    (h1, e1, s1), (h2, e2, s2) = results
+    assert h1 == h2 and e1 == e2
+    assert all(torch.equal(s1[k], s2[k]) for k in s1)
+
+
+def test_notebook_fcnn_equals_reference():
+    ns = notebook_namespace()
+    x = torch.randn(2, 1, 32000)
+    outputs = []
+    for cls in (ns["FullyConnected"], solutions.FullyConnected):
+        torch.manual_seed(0)
+        outputs.append(cls()(x))
+    assert torch.equal(outputs[0], outputs[1])
+    assert (outputs[0] < 0).any(), "a linear output layer can give negative audio"
+
+
+def test_evaluate_averages_samples_not_batches():
+    class Zero(nn.Module):
+        def forward(self, x):
+            return torch.zeros_like(x)
+    y = torch.cat([torch.ones(4, 1, 10), 3 * torch.ones(1, 1, 10)])  # last batch of 1 is louder
+    loader = DataLoader(TensorDataset(y, y), batch_size=4)
+    assert solutions.evaluate(Zero(), loader, "cpu") == pytest.approx((4 * 1 + 1 * 9) / 5)

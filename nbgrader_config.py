@@ -9,6 +9,8 @@ $LAB2A_DATA), from whatever folder nbgrader runs it in.
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 from nbgrader.preprocessors import ClearHiddenTests, GetGrades
 
+from lab2a.autograder.feedback import ClearHiddenTracebacks
+
 c = get_config()  # noqa: F821 (provided by traitlets when nbgrader loads this file)
 
 c.CourseDirectory.root = "."
@@ -38,5 +40,6 @@ c.Execute.timeout_func = cell_timeout
 # A deleted test cell is put back (and graded) instead of leaving the cell to manual grading.
 c.OverwriteCells.add_missing_cells = True
 
-# Feedback that reaches students must not contain the hidden tests (nbgrader's default keeps them).
-c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, CSSHTMLHeaderPreprocessor]
+# Feedback that reaches students must not contain the hidden tests: nbgrader's default keeps them in the
+# source, and a failed hidden cell's traceback quotes them.
+c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTracebacks, ClearHiddenTests, CSSHTMLHeaderPreprocessor]

@@ -218,3 +218,29 @@ def test_evaluate_averages_samples_not_batches():
     y = torch.cat([torch.ones(4, 1, 10), 3 * torch.ones(1, 1, 10)])  # last batch of 1 is louder
     loader = DataLoader(TensorDataset(y, y), batch_size=4)
     assert solutions.evaluate(Zero(), loader, "cpu") == pytest.approx((4 * 1 + 1 * 9) / 5)
+
+
+# --- the student's full run --------------------------------------------------------------------------
+
+def test_full_run_reaches_the_optimum_and_draws_every_figure(tmp_path, monkeypatch):
+    """The source notebook top to bottom, as a student runs it (not in grading mode), on the default data."""
+    import nbclient
+    from .conftest import run_lab2a
+    data = tmp_path / "default.pt"
+    run_lab2a("data", "--out", data)   # the default: course preset, 1500 clips, seed 0
+    monkeypatch.setenv("LAB2A_DATA", str(data))
+    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
+    for name, value in isolated_env(tmp_path).items():
+        monkeypatch.setenv(name, value)
+    notebook = nbformat.read(SOURCE, as_version=4)
+    nbclient.NotebookClient(notebook, timeout=600, resources={"metadata": {"path": str(tmp_path)}}).execute()
+
+    outputs = [o for c in notebook.cells if c.cell_type == "code" for o in c.outputs]
+    assert not [o for o in outputs if o.output_type == "error"]
+    text = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
+    ratio = float(text.split("learned / optimal test MSE:")[1].split()[0])
+    assert ratio <= 1.25, f"the recipe ends {ratio:.2f} x the optimal filter's test MSE"
+    assert "running on cpu" in text and "grading mode" not in text
+    images = [o for o in outputs if o.output_type == "display_data" and "image/png" in o.data]
+    players = [o for o in outputs if o.output_type == "display_data" and "<audio" in o.data.get("text/html", "")]
+    assert len(images) == 4 and len(players) == 6

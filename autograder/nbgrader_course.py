@@ -1,0 +1,62 @@
+"""nbgrader, run for real, on a course folder laid out like this repository (nbgrader_config.py,
+source/lab2a/): the TA's commands as subprocesses, and the grades read back from the gradebook.
+
+Used by `lab2a demo` and by the tests of the TA workflow.
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ASSIGNMENT = "lab2a"
+HIDDEN_MARKERS = ("BEGIN HIDDEN TESTS", "END HIDDEN TESTS", 'check_in_notebook("hidden_',
+                  "check_in_notebook(&quot;hidden_")
+
+
+def environment(scratch: Path) -> dict:
+    """nbgrader's environment: this Python's bin/ first on PATH (nbgrader runs `alembic` from PATH),
+    Jupyter's and IPython's settings in a scratch folder instead of the home directory."""
+    env = dict(os.environ)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    for name in ("JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "IPYTHONDIR"):
+        env.setdefault(name, str(scratch / name.lower()))
+    env.pop("NBGRADER_EXECUTION", None)
+    return env
+
+
+def nbgrader(course: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    """One nbgrader command, run from the course folder as a TA would."""
+    result = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course, capture_output=True,
+                            text=True, env=environment(course / ".scratch"))
+    if check and result.returncode != 0:
+        raise RuntimeError(f"nbgrader {' '.join(args)} failed (exit {result.returncode}):\n{result.stderr[-4000:]}")
+    return result
+
+
+def new_course(repository: Path, course: Path) -> Path:
+    """A course folder with this repository's configuration and source notebook, and nothing else."""
+    if course.exists():
+        shutil.rmtree(course)
+    course.mkdir(parents=True)
+    shutil.copy(repository / "nbgrader_config.py", course)
+    shutil.copytree(repository / "source", course / "source")
+    return course
+
+
+def cell_scores(course: Path) -> dict[str, dict[str, float]]:
+    """{student: {test cell grade_id: score}} from the course's gradebook."""
+    from nbgrader.api import Gradebook
+
+    scores = {}
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        for submission in gradebook.assignment_submissions(ASSIGNMENT):
+            notebook = submission.notebooks[0]
+            scores[submission.student.id] = {grade.name: grade.score for grade in notebook.grades}
+    return scores
+
+
+def hidden_test_leaks(html: str) -> list[str]:
+    """The hidden-test markers or calls found in a feedback page (none when it is safe to send)."""
+    return [marker for marker in HIDDEN_MARKERS if marker in html]

@@ -1,0 +1,89 @@
+"""The TA's workflow with real nbgrader: generate, autograde sample submissions, feedback, export."""
+
+import csv
+
+import pytest
+
+from lab2a.autograder import nbgrader_course, samples
+from lab2a.autograder.manifest import CHECKS, total_points
+
+from .conftest import ROOT, run_lab2a
+
+GRADED = {f"test_{c.name}": c for c in CHECKS if c.points > 0}
+FILTER_CELLS = {cell for cell, c in GRADED.items() if c.task == "filter"}
+TRAIN_CELLS = {cell for cell, c in GRADED.items() if c.task == "train"}
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory):
+    """A course graded end to end: what a TA's commands leave behind."""
+    root = tmp_path_factory.mktemp("course")
+    data = root / "data.pt"
+    run_lab2a("data", "--clips", 32, "--out", data)
+    monkey = pytest.MonkeyPatch()
+    monkey.setenv("LAB2A_DATA", str(data))
+    try:
+        course = nbgrader_course.new_course(ROOT, root / "course")
+        nbgrader_course.nbgrader(course, "generate_assignment", "lab2a")
+        samples.write(course / "release" / "lab2a" / "lab2a.ipynb", course / "source" / "lab2a" / "lab2a.ipynb",
+                      course / "submitted")
+        autograde = nbgrader_course.nbgrader(course, "autograde", "lab2a")
+        nbgrader_course.nbgrader(course, "generate_feedback", "lab2a")
+        nbgrader_course.nbgrader(course, "export")
+    finally:
+        monkey.undo()
+    return course, autograde
+
+
+def total(scores):
+    return sum(scores.values())
+
+
+def test_scores_follow_the_mistakes(course):
+    course, _ = course
+    scores = nbgrader_course.cell_scores(course)
+    assert set(scores) == set(samples.SAMPLES)
+    for student, cells in scores.items():
+        assert set(cells) == set(GRADED), student
+    full = total_points()
+    assert total(scores["perfect"]) == full
+    assert total(scores["blank"]) == 0
+    # each mistake loses exactly its task's failing checks, nothing else
+    assert all(scores["wraps_around"][c] == GRADED[c].points for c in TRAIN_CELLS)
+    assert 0 < total(scores["wraps_around"]) < full and scores["wraps_around"]["test_filter_outputs"] == 0
+    assert all(scores["no_zero_grad"][c] == GRADED[c].points for c in FILTER_CELLS)
+    assert scores["no_zero_grad"]["test_train_trajectory"] == 0 and 0 < total(scores["no_zero_grad"]) < full
+    assert total(scores["filter_only"]) == total_points("filter")
+
+
+def test_tampered_and_deleted_test_cells_are_restored(course):
+    course, autograde = course
+    scores = nbgrader_course.cell_scores(course)
+    assert scores["tampered_test"] == scores["wraps_around"], "the `pass` that replaced a test earns nothing"
+    assert scores["deleted_test"] == scores["perfect"], "a deleted test cell is put back and graded"
+    assert "test_filter_outputs has changed" in autograde.stderr
+
+
+def test_a_warning_on_stderr_costs_nothing(course):
+    course, _ = course
+    assert nbgrader_course.cell_scores(course)["warns"] == nbgrader_course.cell_scores(course)["perfect"]
+
+
+def test_feedback_hides_the_hidden_tests(course):
+    course, _ = course
+    for sample in samples.SAMPLES:
+        html = (course / "feedback" / sample / "lab2a" / "lab2a.html").read_text()
+        assert nbgrader_course.hidden_test_leaks(html) == [], sample
+        assert "test_hidden_filter" in html   # the cell and its score are shown, not its code
+    # the autograded notebooks (TA only) still hold them: that is where they run
+    autograded = (course / "autograded" / "perfect" / "lab2a" / "lab2a.ipynb").read_text()
+    assert nbgrader_course.hidden_test_leaks(autograded)
+
+
+def test_export_lists_every_student(course):
+    course, _ = course
+    with open(course / "grades.csv") as f:
+        rows = {row["student_id"]: row for row in csv.DictReader(f)}
+    assert set(rows) == set(samples.SAMPLES)
+    assert float(rows["perfect"]["score"]) == float(rows["perfect"]["max_score"]) == total_points()
+    assert float(rows["blank"]["score"]) == 0

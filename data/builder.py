@@ -71,7 +71,7 @@ def _speech_chunks(preset: Preset, seed: int):
     """Chunks of unit-RMS speech windows, in chunk order, synthesised WORKERS at a time."""
     context = multiprocessing.get_context("spawn")  # a fresh engine per chunk: see speech.py
     pool = ProcessPoolExecutor(WORKERS, mp_context=context, max_tasks_per_child=1,
-                               initializer=speech.die_with_parent)
+                               initializer=speech.die_with_parent, initargs=(os.getpid(),))
     pending = deque()
     chunk = 0
     try:

@@ -6,6 +6,7 @@ same order: `speech_windows(seed, chunk, ...)` depends on its arguments only.
 """
 
 import ctypes
+import os
 import signal
 
 import numpy as np
@@ -29,12 +30,14 @@ _RATE, _PITCH, _RANGE = 1, 3, 4
 _CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.c_void_p)
 
 
-def die_with_parent() -> None:
+def die_with_parent(parent: int) -> None:
     """In a worker process: ask Linux to end it when the build that started it dies (kill -9)."""
     try:
         ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):
         pass  # not Linux: a killed build's workers finish their chunk and exit
+    if os.getppid() != parent:  # the build died while this worker was starting, before the request
+        os._exit(0)
 
 
 class Engine:

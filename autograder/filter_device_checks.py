@@ -81,6 +81,8 @@ def probe_meta(namespace: dict) -> dict:
 def _cause_of_error(error: dict) -> str | None:
     """The device mistake behind an error on the meta device, or None if it isn't one."""
     text = error["text"].lower()
+    if "alloc" in text and ("memory" in text or "bytes" in text):
+        return None  # an allocation that failed (e.g. alloc_cpu.cpp: "can't allocate memory"): not a device mistake
     if "numpy" in text:
         return ("forward converts a tensor to numpy: that only works for CPU tensors (and cuts the gradient). "
                 "Use torch operations throughout")

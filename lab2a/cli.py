@@ -2,6 +2,7 @@
 
 import argparse
 import json
+import shutil
 import sys
 from pathlib import Path
 
@@ -23,6 +24,58 @@ def _data(args) -> int:
               f"SNR {test['snr_in_db']:.1f} -> {test['snr_out_db']:.1f} dB")
     print(f"  data card {data.card_path(out)}, examples in {data.examples_dir(out)}/")
     return 0
+
+
+def _grading(args, hidden: bool) -> int:
+    """grade and check: the table on stdout, the JSON report to --json. Exit codes: see the --help texts."""
+    from lab2a.autograder.grade import GraderError, Limits, grade
+
+    limits = Limits(timeout=args.timeout, memory=int(args.memory * 2 ** 30))
+    try:
+        report = grade(args.notebook, hidden=hidden, limits=limits)
+    except GraderError as error:
+        print(f"lab2a {args.command}: the grader could not run: {error}", file=sys.stderr)
+        return 2
+    text = report.table(width=max(80, min(120, shutil.get_terminal_size((100, 24)).columns)))
+    summary = (f"Score: {report.score} / {report.max_score}" if hidden else
+               f"Visible checks: {report.score} / {report.max_score} points. "
+               f"Hidden checks run when your notebook is graded.")
+    sys.stdout.write(text + "\n" + summary + "\n")
+    if args.json:
+        out = Path(args.json)
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            partial = out.with_name(out.name + ".partial")
+            partial.write_text(report.to_json(), encoding="utf-8")
+            partial.replace(out)
+        except OSError as error:
+            print(f"lab2a {args.command}: could not write the report {out}: {error}", file=sys.stderr)
+            return 2
+    if hidden:
+        return 0
+    return 0 if report.all_passed else 1
+
+
+def _grade(args) -> int:
+    return _grading(args, hidden=True)
+
+
+def _check(args) -> int:
+    return _grading(args, hidden=False)
+
+
+def _seconds(text: str) -> float:
+    value = float(text)
+    if not 0 < value <= 3600:
+        raise argparse.ArgumentTypeError(f"the timeout must be between 0 and 3600 seconds, got {text}")
+    return value
+
+
+def _gibibytes(text: str) -> float:
+    value = float(text)
+    if not 0.5 <= value <= 1024:
+        raise argparse.ArgumentTypeError(f"the memory limit must be between 0.5 and 1024 GiB, got {text}")
+    return value
 
 
 def _positive(text: str) -> int:
@@ -48,11 +101,45 @@ def parser() -> argparse.ArgumentParser:
     data.add_argument("--seed", type=int, default=0, help="random seed (default 0): same seed, same bytes")
     data.add_argument("--quiet", action="store_true", help="no progress bar")
     data.set_defaults(run=_data)
+
+    how = ("The student's code (the two solution cells, and added cells that only define functions, classes, "
+           "imports or constants) runs in a separate Python process with a time limit per check and a memory "
+           "limit; the results are judged in this process. Test cells and stored outputs are never used.")
+    grade = commands.add_parser(
+        "grade", help="grade a submitted notebook: every check, hidden ones included",
+        description="Grade a notebook file: every check, hidden ones included. " + how,
+        epilog="Exit status: 0 when grading completed, whatever the score (an unreadable notebook is graded "
+               "0 with a message for every check); 2 when the grader itself could not run (the reason is on "
+               "stderr). The JSON report: {score, max_score, tests: [{name, score, max_score, status, "
+               "message}], ...}; status is pass, fail, error (the check could not finish) or skipped.")
+    check = commands.add_parser(
+        "check", help="check your notebook before you submit it: the visible checks",
+        description="Run the visible checks on your notebook, as the grader will (hidden checks run when it "
+                    "is graded). " + how,
+        epilog="Exit status: 0 when every visible check worth points passes, 1 when one of them fails (so a "
+               "CI step or a script can stop on it), 2 when the grader itself could not run.")
+    for sub, run in ((grade, _grade), (check, _check)):
+        sub.add_argument("notebook", metavar="NOTEBOOK",
+                         help="the .ipynb file (any name)")
+        sub.add_argument("--json", metavar="OUT", help="also write the report as JSON to OUT")
+        sub.add_argument("--timeout", type=_seconds, default=20.0, metavar="SECONDS",
+                         help="time limit of each check, and of each cell (default 20)")
+        sub.add_argument("--memory", type=_gibibytes, default=4.0, metavar="GIB",
+                         help="memory (address space) limit of the process running the student's code (default 4)")
+        sub.set_defaults(run=run)
     return top
 
 
 def main(argv=None) -> int:
     args = parser().parse_args(argv)
+    if args.command in ("grade", "check"):
+        try:
+            return args.run(args)
+        except Exception:  # a bug of the grader: never mistaken for a failing check (exit 1)
+            import traceback
+            traceback.print_exc()
+            print(f"lab2a {args.command}: internal error of the grader (above)", file=sys.stderr)
+            return 2
     return args.run(args)
 
 

@@ -1,0 +1,118 @@
+"""A grading result: per check its points and message, the total, and how the student's cells ran; as JSON
+and as a table for the terminal.
+
+JSON (schema_version 1):
+  {"notebook": path, "checks": "all" | "visible", "problem": null or why the file can't be read,
+   "score": s, "max_score": m,
+   "tests": [{"name", "task", "visible", "score", "max_score", "status", "message"}],
+   "cells": [{"name", "kind", "status": "ok" | "error", "message"}],
+   "notes": [...], "output": {"bytes": total printed, "kept": the first bytes, as text},
+   "limits": {"timeout_seconds", "memory_bytes"}}
+status: "pass" (score = max_score), "fail" (the check ran: the result is wrong, or the student's code
+raised), "error" (the check could not finish: a timeout, the process ended, sys.exit(), an unreadable
+notebook, data the grader could not use), "skipped" (worth 0 points, e.g. no GPU). Only a pass scores.
+"""
+
+import json
+import textwrap
+from dataclasses import asdict, dataclass, field
+
+SCHEMA_VERSION = 1
+STATUSES = ("pass", "fail", "error", "skipped")
+
+
+@dataclass(frozen=True)
+class TestResult:
+    name: str
+    task: str
+    visible: bool
+    score: int
+    max_score: int
+    status: str
+    message: str
+
+    def __post_init__(self):
+        if self.status not in STATUSES:
+            raise ValueError(f"status must be one of {STATUSES}, got {self.status!r}")
+
+
+@dataclass
+class Report:
+    notebook: str
+    checks: str                                   # "all" (grade) or "visible" (check)
+    tests: list                                   # TestResult, in the manifest's order
+    cells: list = field(default_factory=list)     # {"name", "kind", "status", "message"}
+    notes: list = field(default_factory=list)
+    problem: str | None = None                    # the notebook could not be read: why
+    output: str = ""
+    output_bytes: int = 0
+    timeout: float = 0.0
+    memory: int = 0
+
+    @property
+    def score(self) -> int:
+        return sum(t.score for t in self.tests)
+
+    @property
+    def max_score(self) -> int:
+        return sum(t.max_score for t in self.tests)
+
+    @property
+    def all_passed(self) -> bool:
+        """Every check worth points passed (informational 0-point checks don't count)."""
+        return all(t.status in ("pass", "skipped") or t.max_score == 0 for t in self.tests)
+
+    def to_dict(self) -> dict:
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "notebook": self.notebook,
+            "checks": self.checks,
+            "problem": self.problem,
+            "score": self.score,
+            "max_score": self.max_score,
+            "tests": [asdict(t) for t in self.tests],
+            "cells": list(self.cells),
+            "notes": list(self.notes),
+            "output": {"bytes": self.output_bytes, "kept": self.output},
+            "limits": {"timeout_seconds": self.timeout, "memory_bytes": self.memory},
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n"
+
+    def table(self, width: int = 100) -> str:
+        name_width = max([len("check")] + [len(t.name) for t in self.tests])
+        head = f"  {'check':<{name_width}}  {'points':>7}  {'result':<7}  "
+        indent = " " * len(head)
+        text_width = max(30, width - len(head))
+        which = "all checks, hidden ones included" if self.checks == "all" else "the visible checks"
+        lines = [f"Lab 2A: {self.notebook} ({which})", ""]
+        if self.problem:
+            lines += textwrap.wrap(f"Your notebook could not be read: {self.problem}", width) + [""]
+        lines += [head + "message", "  " + "-" * (width - 2)]
+        for t in self.tests:
+            wrapped = textwrap.wrap(t.message, text_width, break_long_words=True, break_on_hyphens=False) or [""]
+            lines.append(f"  {t.name:<{name_width}}  {f'{t.score} / {t.max_score}':>7}  {t.status:<7}  {wrapped[0]}")
+            lines.extend(indent + line for line in wrapped[1:])
+        lines.append("  " + "-" * (width - 2))
+        lines.append(f"  {'total':<{name_width}}  {f'{self.score} / {self.max_score}':>7}")
+        problems = [c for c in self.cells if c["status"] != "ok"]
+        if problems or self.notes:
+            lines += ["", "Your cells:"]
+            for item in [c["message"] for c in problems] + list(self.notes):
+                wrapped = textwrap.wrap(item, width - 4, break_long_words=True, break_on_hyphens=False)
+                lines.extend(("  - " if i == 0 else "    ") + line for i, line in enumerate(wrapped))
+        if self.output_bytes:
+            kept = len(self.output.encode("utf-8"))
+            lines += ["", f"Your code printed {_size(self.output_bytes)} while it was graded"
+                          + (f" (the first {_size(kept)} are kept in the JSON report)." if kept < self.output_bytes
+                             else " (kept in the JSON report).")]
+        return "\n".join(lines) + "\n"
+
+
+def _size(count: int) -> str:
+    if count < 1000:
+        return f"{count} bytes"
+    if count < 1_000_000:
+        return f"{count / 1000:.1f} kB"
+    return f"{count / 1e6:.1f} MB"

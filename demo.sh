@@ -4,4 +4,5 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 ./setup.sh
 export PATH="$PWD/.venv/bin:$PATH"
-lab2a data "$@"
+lab2a data
+lab2a demo "$@"

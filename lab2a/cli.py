@@ -57,7 +57,38 @@ def _grading(args, hidden: bool) -> int:
 
 
 def _grade(args) -> int:
+    if Path(args.notebook).is_dir():
+        return _grade_folder(args)
     return _grading(args, hidden=True)
+
+
+def _grade_folder(args) -> int:
+    """lab2a grade FOLDER: every submission in parallel, one CSV."""
+    from lab2a.autograder.batch import grade_folder
+    from lab2a.autograder.grade import GraderError, Limits
+
+    out = Path(args.csv or Path(args.notebook) / "grades.csv")
+    limits = Limits(timeout=args.timeout, memory=int(args.memory * 2 ** 30))
+    try:
+        reports = grade_folder(Path(args.notebook), out, jobs=args.jobs, limits=limits)
+    except (GraderError, FileNotFoundError) as error:
+        print(f"lab2a grade: the grader could not run: {error}", file=sys.stderr)
+        return 2
+    width = max(len(student) for student in reports)
+    for student in sorted(reports):
+        print(f"  {student:{width}s}  {reports[student].score:>3d} / {reports[student].max_score}")
+    print(f"{len(reports)} notebooks graded; per-check points and totals in {out}")
+    return 0
+
+
+def _demo(args) -> int:
+    from lab2a import demo
+
+    if not (demo.REPOSITORY / "source" / "lab2a" / "lab2a.ipynb").exists():
+        print("lab2a demo needs the course repository (source/ and nbgrader_config.py)", file=sys.stderr)
+        return 2
+    demo.run(Path(args.dir).resolve())
+    return 0
 
 
 def _check(args) -> int:
@@ -120,13 +151,25 @@ def parser() -> argparse.ArgumentParser:
                "CI step or a script can stop on it), 2 when the grader itself could not run.")
     for sub, run in ((grade, _grade), (check, _check)):
         sub.add_argument("notebook", metavar="NOTEBOOK",
-                         help="the .ipynb file (any name)")
+                         help="the .ipynb file (any name)" + ("; or a folder of submissions "
+                              "(<student>/lab2a/*.ipynb as nbgrader collects them, or *.ipynb), graded in "
+                              "parallel into one CSV" if sub is grade else ""))
         sub.add_argument("--json", metavar="OUT", help="also write the report as JSON to OUT")
         sub.add_argument("--timeout", type=_seconds, default=20.0, metavar="SECONDS",
                          help="time limit of each check, and of each cell (default 20)")
         sub.add_argument("--memory", type=_gibibytes, default=4.0, metavar="GIB",
                          help="memory (address space) limit of the process running the student's code (default 4)")
         sub.set_defaults(run=run)
+    grade.add_argument("--csv", metavar="OUT", help="with a folder: the CSV of per-check points and totals "
+                                                    "(default FOLDER/grades.csv)")
+    grade.add_argument("--jobs", type=int, default=0, help="with a folder: notebooks graded at once (default: cores)")
+
+    demo = commands.add_parser("demo", help="the main job: grade the sample submissions with nbgrader in a demo course",
+                               description="Build the default data if missing, make a demo course from this "
+                                           "repository, generate the release, autograde the sample submissions "
+                                           "with nbgrader, write feedback, export grades, print the table.")
+    demo.add_argument("--dir", default="demo", help="the demo course's folder (default: demo/, replaced)")
+    demo.set_defaults(run=_demo)
     return top
 
 

@@ -87,3 +87,17 @@ def test_export_lists_every_student(course):
     assert set(rows) == set(samples.SAMPLES)
     assert float(rows["perfect"]["score"]) == float(rows["perfect"]["max_score"]) == total_points()
     assert float(rows["blank"]["score"]) == 0
+
+
+def test_nbgrader_and_lab2a_grade_agree_on_every_check(course, tmp_path):
+    """The same submissions through both channels: lab2a grade FOLDER (isolated, in parallel) and nbgrader."""
+    course, _ = course
+    result = run_lab2a("grade", course / "submitted", "--csv", tmp_path / "grades.csv")
+    assert f"{len(samples.SAMPLES)} notebooks graded" in result.stdout
+    with open(tmp_path / "grades.csv") as f:
+        isolated = {row["student"]: row for row in csv.DictReader(f)}
+    nbgrader_scores = nbgrader_course.cell_scores(course)
+    for student, cells in nbgrader_scores.items():
+        for cell, check in GRADED.items():
+            assert float(isolated[student][check.name]) == cells[cell], (student, check.name)
+        assert float(isolated[student]["score"]) == total(cells)

@@ -1,0 +1,63 @@
+"""Grading a folder of submissions in parallel (nbgrader grades one student after another): one CSV
+with every check's points and the totals, a progress bar on a terminal.
+
+A folder is either nbgrader's layout (<folder>/<student>/lab2a/*.ipynb) or notebooks directly
+inside it (<folder>/<student>.ipynb). Each submission is graded by grade() in a process of its own,
+`jobs` at a time; grade() isolates the student's code in turn.
+"""
+
+import csv
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+
+from tqdm import tqdm
+
+from .grade import grade
+from .isolate import Limits
+from .manifest import CHECKS
+
+
+def submissions(folder: Path) -> list[tuple[str, Path]]:
+    """(student, notebook) pairs, sorted by student."""
+    found = [(p.parent.parent.name, p) for p in sorted(folder.glob("*/lab2a/*.ipynb"))]
+    found += [(p.stem, p) for p in sorted(folder.glob("*.ipynb"))]
+    return sorted(found)
+
+
+def _grade_one(path: Path, limits: Limits):
+    return grade(path, hidden=True, limits=limits)
+
+
+def grade_folder(folder: Path, out_csv: Path, jobs: int = 0, limits: Limits = Limits(),
+                 progress: bool | None = None) -> dict:
+    """Grade every submission under folder; write out_csv; return {student: Report}."""
+    found = submissions(folder)
+    if not found:
+        raise FileNotFoundError(f"no notebooks in {folder} (expected <student>/lab2a/*.ipynb or *.ipynb)")
+    jobs = jobs or min(len(found), os.cpu_count() or 1)
+    reports = {}
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(jobs, mp_context=context) as pool, \
+            tqdm(total=len(found), desc="grading", unit="notebook", disable=None if progress is None else not progress) as bar:
+        futures = {pool.submit(_grade_one, path, limits): student for student, path in found}
+        for future in as_completed(futures):
+            reports[futures[future]] = future.result()
+            bar.update()
+    _write_csv(out_csv, found, reports)
+    return reports
+
+
+def _write_csv(out_csv: Path, found, reports) -> None:
+    names = [c.name for c in CHECKS]
+    out_csv.parent.mkdir(parents=True, exist_ok=True)
+    partial = out_csv.with_name(out_csv.name + ".partial")
+    with open(partial, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["student", "notebook", *names, "score", "max_score"])
+        for student, path in found:
+            report = reports[student]
+            points = {t.name: t.score for t in report.tests}
+            writer.writerow([student, str(path), *(points.get(n, 0) for n in names), report.score, report.max_score])
+    partial.replace(out_csv)

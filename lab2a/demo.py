@@ -1,0 +1,52 @@
+"""The main job on the embedded default: what a TA's first hour with this repository looks like.
+
+Builds the default data if it is missing, makes a fresh demo course from this repository's
+nbgrader_config.py and source/, generates the release, autogrades the sample submissions with
+nbgrader, writes their feedback and exports the grades, then prints the grade table.
+"""
+
+import csv
+from pathlib import Path
+
+from lab2a.autograder import nbgrader_course, samples
+from lab2a.autograder.manifest import CHECKS, total_points
+
+REPOSITORY = Path(__file__).resolve().parents[1]
+
+
+def task_points(cells: dict[str, float], task: str) -> float:
+    return sum(cells.get(f"test_{c.name}", 0) for c in CHECKS if c.task == task and c.points > 0)
+
+
+def run(course: Path, say=print) -> dict[str, dict[str, float]]:
+    from lab2a import data
+
+    data_file = data.default_path()
+    if not data_file.exists():
+        say(f"building the default data set first: {data_file}")
+        data.build(data_file)
+    say(f"demo course in {course}/ (a copy of nbgrader_config.py and source/)")
+    nbgrader_course.new_course(REPOSITORY, course)
+    steps = [("generate_assignment", "lab2a"), ("autograde", "lab2a"), ("generate_feedback", "lab2a"), ("export",)]
+    for step in steps:
+        if step[0] == "autograde":
+            samples.write(course / "release/lab2a/lab2a.ipynb", course / "source/lab2a/lab2a.ipynb", course / "submitted")
+            say(f"  {len(samples.SAMPLES)} sample submissions in {course}/submitted/<sample>/lab2a/")
+        say(f"  nbgrader {' '.join(step)}")
+        nbgrader_course.nbgrader(course, *step)
+
+    scores = nbgrader_course.cell_scores(course)
+    with open(course / "grades.csv") as f:
+        exported = {row["student_id"]: float(row["score"]) for row in csv.DictReader(f)}
+    filter_max, train_max = total_points("filter"), total_points("train")
+    say("")
+    say(f"{'sample':15s}{'filter':>9s}{'train':>8s}{'total':>8s}  what it shows")
+    for name, sample in samples.SAMPLES.items():
+        cells = scores[name]
+        say(f"{name:15s}{task_points(cells, 'filter'):>6g}/{filter_max:<2d}{task_points(cells, 'train'):>5g}/{train_max:<2d}"
+            f"{exported[name]:>5g}/{total_points():<2d} {sample.shows}")
+    say("")
+    say(f"feedback for students: {course}/feedback/<sample>/lab2a/lab2a.html (hidden tests removed)")
+    say(f"graded notebooks:      {course}/autograded/<sample>/lab2a/lab2a.ipynb")
+    say(f"grades:                {course}/grades.csv and {course}/gradebook.db")
+    return scores

@@ -6,7 +6,9 @@ Both sides build everything from a Scenario: the probe hands it to the student's
 runs the reference loop on it. Nothing here is the student's code.
 """
 
+import json
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -105,28 +107,37 @@ class Run:
     parameters: dict   # the model's parameters after training
 
 
+FROZEN_RUNS = Path(__file__).with_name("frozen_runs.json")
+
+
 def reference_run(s: Scenario, mistake: str | None = None) -> Run:
-    """The lab's training loop on the scenario; mistake: one of LOOP_MISTAKES, made on purpose."""
-    net, fn, data = model(s), loss_fn(s), loader(s)
-    opt = optimizer(s, net)
-    epochs = []
-    for _ in range(s.n_epochs):
-        batches = []
-        for x, y in data:
-            if mistake == "skip last" and len(x) < s.batch_size:
-                continue
-            if mistake != "no zero_grad":
-                opt.zero_grad()
-            loss = fn(net(x), y)
-            loss.backward()
-            if mistake != "no step":
-                opt.step()
-            if mistake == "after step":
-                with torch.no_grad():
-                    loss = fn(net(x), y)
-            batches.append((loss.item(), len(x)))
-        epochs.append(batches)
-    return Run(epochs, parameters(net))
+    """The reference loop's run of the scenario (with a mistake made on purpose, if given).
+
+    Computed by reference_loop.py where the grader has it; read from frozen_runs.json in a
+    student-facing copy, which must not contain a complete training loop (see freeze_runs).
+    """
+    try:
+        from .reference_loop import run
+    except ImportError:
+        frozen = json.loads(FROZEN_RUNS.read_text())[_key(s, mistake)]
+        return Run([[tuple(batch) for batch in epoch] for epoch in frozen["epochs"]],
+                   {name: np.array(value, np.float64) for name, value in frozen["parameters"].items()})
+    return run(s, mistake)
+
+
+def _key(s: Scenario, mistake: str | None) -> str:
+    return f"{s!r} / {mistake}"
+
+
+def freeze_runs(scenarios, path: Path) -> None:
+    """Write the reference runs of these scenarios, with every loop mistake, for a student-facing copy."""
+    frozen = {}
+    for s in scenarios:
+        for mistake in (None, *LOOP_MISTAKES):
+            run = reference_run(s, mistake)
+            frozen[_key(s, mistake)] = {"epochs": run.epochs,
+                                        "parameters": {k: v.tolist() for k, v in run.parameters.items()}}
+    path.write_text(json.dumps(frozen))
 
 
 def _running_mean(epochs):

@@ -24,6 +24,9 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
+
+import lab2a
 
 from . import transport
 from .submission import StudentCell, definitions_of
@@ -98,8 +101,12 @@ def _environment(folder: str) -> dict:
         "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
         "MPLBACKEND": "Agg", "MPLCONFIGDIR": os.path.join(folder, ".matplotlib"),
         "NBGRADER_EXECUTION": "autograde",
+        # The worker imports the same lab2a as this grader (a Classroom copy is not installed, a course
+        # checkout is): the folder holding the package comes first on its path.
+        "PYTHONPATH": str(Path(lab2a.__file__).resolve().parents[1]),
     }
-    for name in ("CUDA_VISIBLE_DEVICES", "SYSTEMROOT"):
+    # OPENBLAS_*: some machines need them set (older OpenBLAS builds crash or miscompute without).
+    for name in ("CUDA_VISIBLE_DEVICES", "SYSTEMROOT", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
         if name in os.environ:
             env[name] = os.environ[name]
     return env

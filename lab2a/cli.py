@@ -32,7 +32,7 @@ def _grading(args, hidden: bool) -> int:
 
     limits = Limits(timeout=args.timeout, memory=int(args.memory * 2 ** 30))
     try:
-        report = grade(args.notebook, hidden=hidden, limits=limits)
+        report = grade(args.notebook, hidden=hidden, limits=limits, only=args.only)
     except GraderError as error:
         print(f"lab2a {args.command}: the grader could not run: {error}", file=sys.stderr)
         return 2
@@ -81,10 +81,23 @@ def _grade_folder(args) -> int:
     return 0
 
 
-def _demo(args) -> int:
+def _classroom(args) -> int:
     from lab2a import demo
+    from lab2a.autograder.classroom import export, graded_checks
 
-    if not (demo.REPOSITORY / "source" / "lab2a" / "lab2a.ipynb").exists():
+    out = export(demo.REPOSITORY, Path(args.dir).resolve())
+    print(f"wrote the GitHub Classroom template to {out}/: lab2a.ipynb, the lab2a package without solutions or "
+          f"hidden checks, requirements.txt, .github/workflows/classroom.yml ({len(graded_checks())} graded steps, "
+          f"{sum(c.points for c in graded_checks())} points)")
+    return 0
+
+
+def _demo(args) -> int:
+    try:
+        from lab2a import demo
+    except ImportError:  # a student's copy (GitHub Classroom) has no demo
+        demo = None
+    if demo is None or not (demo.REPOSITORY / "source" / "lab2a" / "lab2a.ipynb").exists():
         print("lab2a demo needs the course repository (source/ and nbgrader_config.py)", file=sys.stderr)
         return 2
     demo.run(Path(args.dir).resolve())
@@ -160,6 +173,10 @@ def parser() -> argparse.ArgumentParser:
         sub.add_argument("--memory", type=_gibibytes, default=4.0, metavar="GIB",
                          help="memory (address space) limit of the process running the student's code (default 4)")
         sub.set_defaults(run=run)
+    check.add_argument("--only", action="append", metavar="CHECK",
+                       help="run only this check (repeatable): one GitHub Classroom step per check")
+    check.set_defaults(only=None)
+    grade.set_defaults(only=None)
     grade.add_argument("--csv", metavar="OUT", help="with a folder: the CSV of per-check points and totals "
                                                     "(default FOLDER/grades.csv)")
     grade.add_argument("--jobs", type=int, default=0, help="with a folder: notebooks graded at once (default: cores)")
@@ -170,6 +187,13 @@ def parser() -> argparse.ArgumentParser:
                                            "with nbgrader, write feedback, export grades, print the table.")
     demo.add_argument("--dir", default="demo", help="the demo course's folder (default: demo/, replaced)")
     demo.set_defaults(run=_demo)
+
+    classroom = commands.add_parser("classroom", help="export the GitHub Classroom template repository",
+                                    description="Write the student template repository for GitHub Classroom: the "
+                                                "release notebook, the lab2a package without solutions or hidden "
+                                                "checks, and a workflow grading every push with the visible checks.")
+    classroom.add_argument("dir", metavar="DIR", help="the folder to write (replaced if it exists)")
+    classroom.set_defaults(run=_classroom)
     return top
 
 

@@ -8,6 +8,7 @@ import pickle
 import subprocess
 import sys
 import textwrap
+import time
 
 import numpy as np
 import pytest
@@ -627,3 +628,16 @@ def test_hidden_checks_live_in_their_own_module_and_the_rest_runs_without_it():
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert "ConvolutionalFilter is not defined" in result.stdout
+
+
+def test_an_endless_forward_in_a_notebook_cell_times_out(monkeypatch):
+    # In a notebook (nbgrader's channel) the checks run in the kernel: a timer ends an endless loop.
+    import threading
+    from lab2a.autograder import run as run_module
+    assert threading.current_thread() is threading.main_thread()
+    monkeypatch.setattr(run_module, "NOTEBOOK_TIMEOUT", 1.0)
+    endless = filter_source("torch.zeros(taps)", "while True:\n    pass\n")
+    started = time.monotonic()
+    with pytest.raises(AssertionError, match="timed out after 1 s"):
+        check_in_notebook("filter_outputs", namespace(endless))
+    assert time.monotonic() - started < 10

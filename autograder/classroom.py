@@ -19,6 +19,7 @@ from .train_checks import TRAJECTORY
 # Modules of lab2a.autograder that a student's copy must not have, or does not need.
 GRADER_ONLY = {"hidden.py", "reference_loop.py", "samples.py", "nbgrader_course.py", "feedback.py",
                "batch.py", "classroom.py"}
+COMMAND_FILES = ("__init__.py", "cli.py")  # of lab2a/, what a student's `lab2a` command needs
 TORCH = "torch==2.13.0"  # the CPU wheel, from PyTorch's CPU index below
 CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 TA_ONLY_DEPENDENCIES = ("nbgrader", "nbclient", "nbconvert")
@@ -99,7 +100,9 @@ def export(repository: Path, dest: Path) -> Path:
     if dest.exists():
         shutil.rmtree(dest)
     package = dest / "lab2a"
-    shutil.copytree(repository / "lab2a", package, ignore=shutil.ignore_patterns("__pycache__", "demo.py"))
+    package.mkdir(parents=True)
+    for name in COMMAND_FILES:  # not demo.py or bench.py: they drive the TA's tools and the solutions
+        shutil.copy(repository / "lab2a" / name, package / name)
     shutil.copytree(repository / "data", package / "data",
                     ignore=shutil.ignore_patterns("__pycache__", "*.pt", "*.json", "*_examples"))
     shutil.copytree(repository / "autograder", package / "autograder",

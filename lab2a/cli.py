@@ -81,8 +81,25 @@ def _grade_folder(args) -> int:
     return 0
 
 
+def _course_tool(name: str):
+    """lab2a.demo or lab2a.bench: TA tools, present in the course repository only (not in a student's
+    Classroom copy, which leaves them out). None, with the reason on stderr, where they are missing."""
+    import importlib
+
+    try:
+        module = importlib.import_module(f"lab2a.{name}")
+    except ImportError:
+        module = None
+    if module is None or not (module.REPOSITORY / "source" / "lab2a" / "lab2a.ipynb").exists():
+        print(f"lab2a {name} needs the course repository (source/ and nbgrader_config.py)", file=sys.stderr)
+        return None
+    return module
+
+
 def _classroom(args) -> int:
-    from lab2a import demo
+    demo = _course_tool("demo")
+    if demo is None:
+        return 2
     from lab2a.autograder.classroom import export, graded_checks
 
     out = export(demo.REPOSITORY, Path(args.dir).resolve())
@@ -92,13 +109,14 @@ def _classroom(args) -> int:
     return 0
 
 
+def _bench(args) -> int:
+    bench = _course_tool("bench")
+    return 2 if bench is None else bench.run(Path(args.json) if args.json else None, args.repeats)
+
+
 def _demo(args) -> int:
-    try:
-        from lab2a import demo
-    except ImportError:  # a student's copy (GitHub Classroom) has no demo
-        demo = None
-    if demo is None or not (demo.REPOSITORY / "source" / "lab2a" / "lab2a.ipynb").exists():
-        print("lab2a demo needs the course repository (source/ and nbgrader_config.py)", file=sys.stderr)
+    demo = _course_tool("demo")
+    if demo is None:
         return 2
     demo.run(Path(args.dir).resolve())
     return 0
@@ -194,6 +212,15 @@ def parser() -> argparse.ArgumentParser:
                                                 "checks, and a workflow grading every push with the visible checks.")
     classroom.add_argument("dir", metavar="DIR", help="the folder to write (replaced if it exists)")
     classroom.set_defaults(run=_classroom)
+
+    bench = commands.add_parser("bench", help="measure build, notebook, grading and filter speed against our bounds",
+                                description="Measure, on this machine, the numbers the project holds itself to "
+                                            "(medians over repeated runs) and print them beside their bounds. "
+                                            "Takes about 5 minutes with 3 repeats; run it on an idle machine.",
+                                epilog="Exit status: 0 when every figure is within its bound, 1 otherwise.")
+    bench.add_argument("--json", metavar="OUT", help="also write the figures as a flat JSON object")
+    bench.add_argument("--repeats", type=int, default=3, help="runs per figure (default 3); medians are reported")
+    bench.set_defaults(run=_bench)
     return top
 
 

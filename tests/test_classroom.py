@@ -142,3 +142,11 @@ def test_the_template_cannot_grade_hidden_checks(template, student_python):
     result = subprocess.run([str(student_python / "python"), "-m", "lab2a.cli", "grade", "lab2a.ipynb"],
                             cwd=template, capture_output=True, text=True)
     assert result.returncode == 2 and "lacks the code of the hidden checks" in result.stderr
+
+
+def test_the_template_has_no_ta_tools(template, student_python):
+    for command in ("demo", "bench", "classroom"):
+        args = [command] + (["elsewhere"] if command == "classroom" else [])
+        result = subprocess.run([str(student_python / "python"), "-m", "lab2a.cli", *args], cwd=template,
+                                capture_output=True, text=True)
+        assert result.returncode == 2 and "needs the course repository" in result.stderr, command

@@ -1,0 +1,32 @@
+"""lab2a bench's parts (the full run takes minutes and belongs on an idle machine, not in the suite)."""
+
+import torch
+
+from lab2a import bench
+
+
+def test_the_compared_convolutions_compute_the_same_filter():
+    torch.manual_seed(0)
+    x, h = torch.randn(2, 1, 300), torch.randn(81)
+    from lab2a.solutions import ConvolutionalFilter
+    reference = ConvolutionalFilter(81)
+    with torch.no_grad():
+        reference.filter.copy_(h)
+    fft, loop = bench._fft_convolution(x, h), bench._per_tap_loop(x, h)
+    scale = h.abs().sum() * x.abs().max()
+    assert (reference(x) - fft).abs().max() < 1e-5 * scale
+    assert (loop - fft).abs().max() < 1e-5 * scale
+
+
+def test_filter_timings_are_measured():
+    timings = bench.filter_timings(iterations=2)
+    assert set(timings) == {"reference", "fft", "per_tap_loop"} and all(t > 0 for t in timings.values())
+
+
+def test_table_marks_each_bound():
+    results = {key: bound / 2 for key, (bound, _) in bench.BOUNDS.items()}
+    results["naive_loop_vs_fft"] = 10.0
+    results["grade_seconds"] = 25.0   # over its bound of 20
+    lines = bench.table(results).splitlines()
+    assert len(lines) == len(bench.BOUNDS) + 2
+    assert [line.split()[0] for line in lines if " NO " in line] == ["grade_seconds"]

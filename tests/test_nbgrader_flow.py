@@ -54,6 +54,8 @@ def test_scores_follow_the_mistakes(course):
     assert all(scores["no_zero_grad"][c] == GRADED[c].points for c in FILTER_CELLS)
     assert scores["no_zero_grad"]["test_train_trajectory"] == 0 and 0 < total(scores["no_zero_grad"]) < full
     assert total(scores["filter_only"]) == total_points("filter")
+    # os._exit in forward: the kernel survives (the notebook refuses it while grading), the loop still counts
+    assert total(scores["exits"]) == total_points("train")
 
 
 def test_tampered_and_deleted_test_cells_are_restored(course):

@@ -45,6 +45,20 @@ def new_course(repository: Path, course: Path) -> Path:
     return course
 
 
+def grade_submissions(repository: Path, course: Path, submit, say=lambda text: None) -> subprocess.CompletedProcess:
+    """A TA's run from start to end in a new course: generate the release, let submit(course) put the
+    notebooks in submitted/<student>/lab2a/, then autograde, feedback and export. Returns autograde's result."""
+    new_course(repository, course)
+    say(f"  nbgrader generate_assignment {ASSIGNMENT}")
+    nbgrader(course, "generate_assignment", ASSIGNMENT)
+    submit(course)
+    results = {}
+    for step in (("autograde", ASSIGNMENT), ("generate_feedback", ASSIGNMENT), ("export",)):
+        say(f"  nbgrader {' '.join(step)}")
+        results[step[0]] = nbgrader(course, *step)
+    return results["autograde"]
+
+
 def cell_scores(course: Path) -> dict[str, dict[str, float]]:
     """{student: {test cell grade_id: score}} from the course's gradebook."""
     from nbgrader.api import Gradebook

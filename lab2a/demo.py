@@ -26,14 +26,12 @@ def run(course: Path, say=print) -> dict[str, dict[str, float]]:
         say(f"building the default data set first: {data_file}")
         data.build(data_file)
     say(f"demo course in {course}/ (a copy of nbgrader_config.py and source/)")
-    nbgrader_course.new_course(REPOSITORY, course)
-    steps = [("generate_assignment", "lab2a"), ("autograde", "lab2a"), ("generate_feedback", "lab2a"), ("export",)]
-    for step in steps:
-        if step[0] == "autograde":
-            samples.write(course / "release/lab2a/lab2a.ipynb", course / "source/lab2a/lab2a.ipynb", course / "submitted")
-            say(f"  {len(samples.SAMPLES)} sample submissions in {course}/submitted/<sample>/lab2a/")
-        say(f"  nbgrader {' '.join(step)}")
-        nbgrader_course.nbgrader(course, *step)
+
+    def submit(course: Path) -> None:
+        samples.write(course / "release/lab2a/lab2a.ipynb", course / "source/lab2a/lab2a.ipynb", course / "submitted")
+        say(f"  {len(samples.SAMPLES)} sample submissions in {course}/submitted/<sample>/lab2a/")
+
+    nbgrader_course.grade_submissions(REPOSITORY, course, submit, say)
 
     scores = nbgrader_course.cell_scores(course)
     with open(course / "grades.csv") as f:

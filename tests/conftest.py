@@ -16,6 +16,17 @@ def run_lab2a(*args, check=True, **kwargs) -> subprocess.CompletedProcess:
     return result
 
 
+@pytest.fixture(scope="module")
+def course_data(tmp_path_factory):
+    """A 32-clip data set that notebooks run by nbgrader find through LAB2A_DATA, for one test module."""
+    data = tmp_path_factory.mktemp("course-data") / "data.pt"
+    run_lab2a("data", "--clips", 32, "--out", data)
+    monkey = pytest.MonkeyPatch()
+    monkey.setenv("LAB2A_DATA", str(data))
+    yield data
+    monkey.undo()
+
+
 @pytest.fixture(scope="session")
 def small_course(tmp_path_factory) -> Path:
     """A 60-clip `course` dataset built by the CLI once per test session."""

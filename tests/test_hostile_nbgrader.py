@@ -24,20 +24,15 @@ HOSTILE = {
 
 
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory):
+def graded(tmp_path_factory, course_data):
     root = tmp_path_factory.mktemp("hostile")
-    data = root / "data.pt"
-    run_lab2a("data", "--clips", 32, "--out", data)
-    monkey = pytest.MonkeyPatch()
-    monkey.setenv("LAB2A_DATA", str(data))
-    try:
-        course = nbgrader_course.new_course(ROOT, root / "course")
-        nbgrader_course.nbgrader(course, "generate_assignment", "lab2a")
+
+    def submit(course):
         for name, (train, filter_cell, _) in HOSTILE.items():
             S.write(S.notebook(train, filter_cell), course / "submitted" / name / "lab2a" / "lab2a.ipynb")
-        nbgrader_course.nbgrader(course, "autograde", "lab2a")   # raises if nbgrader gives up on anyone
-    finally:
-        monkey.undo()
+
+    course = root / "course"
+    nbgrader_course.grade_submissions(ROOT, course, submit)   # raises if nbgrader gives up on anyone
     run_lab2a("grade", course / "submitted", "--csv", root / "isolated.csv")
     with open(root / "isolated.csv") as f:
         isolated = {row["student"]: row for row in csv.DictReader(f)}

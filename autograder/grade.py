@@ -103,7 +103,7 @@ def _unreadable(path, hidden: bool, submission, checks: list, limits: Limits) ->
 
 def _report(path, hidden: bool, submission, checks: list, limits: Limits, result: isolate.RunResult) -> Report:
     report = Report(str(path), "all" if hidden else "visible", [], notes=list(submission.notes),
-                    timeout=limits.timeout, memory=limits.memory)
+                    timeout=limits.timeout, memory=limits.memory, confinement=result.confinement)
     report.cells = [{"name": r.cell.name, "kind": r.cell.kind, "status": "ok" if r.ok else "error",
                      "message": r.message} for r in result.cells]
     report.output = result.output.decode("utf-8", "replace")

@@ -3,7 +3,8 @@ step at a time, under limits; the grader's process only reads plain data back (t
 
 Limits, per worker: a wall-clock timeout per step (a cell or a check's probe), an address-space limit
 (RLIMIT_AS) so a huge allocation fails inside the worker, one CPU thread, no core dumps, files of at
-most 256 MiB, a fresh temporary working directory and a minimal environment. The worker's stdout and
+most 256 MiB, a fresh temporary working directory and a minimal environment, and, where Linux Landlock
+exists, no writing outside that directory and no signals to the grader (confine.py). The worker's stdout and
 stderr (the student's prints) are drained apart from the result pipe; the first `output` bytes are kept.
 
 When a step times out or the worker ends (sys.exit is caught; os._exit, a segfault, a kill are not),
@@ -67,6 +68,7 @@ class RunResult:
     output: bytes = b""
     output_bytes: int = 0
     workers: int = 0
+    confinement: str = ""                           # what confine.py enforced in the workers
 
 
 class _Output:
@@ -269,8 +271,9 @@ def _run(session: "Session", cells: list, checks: list) -> RunResult:
                     worker.stop()
                     raise GraderError(f"the worker process could not start (exit code {worker.process.returncode}):\n"
                                       + bytes(output.kept).decode("utf-8", "replace")[-3000:]) from None
-                if message != {"ready": True}:
+                if message.get("ready") is not True or not isinstance(message.get("confinement"), str):
                     raise GraderError(f"the worker process sent {str(message)[:200]} instead of its ready message")
+                result.confinement = message["confinement"]
                 for position, index in enumerate(runnable):
                     step = ("cell", index)
                     message = worker.next(limits.timeout)

@@ -7,7 +7,7 @@ JSON (schema_version 1):
    "tests": [{"name", "task", "visible", "score", "max_score", "status", "message"}],
    "cells": [{"name", "kind", "status": "ok" | "error", "message"}],
    "notes": [...], "output": {"bytes": total printed, "kept": the first bytes, as text},
-   "limits": {"timeout_seconds", "memory_bytes"}}
+   "limits": {"timeout_seconds", "memory_bytes", "confinement": what confine.py enforced, or why not}}
 status: "pass" (score = max_score), "fail" (the check ran: the result is wrong, or the student's code
 raised), "error" (the check could not finish: a timeout, the process ended, sys.exit(), an unreadable
 notebook, data the grader could not use), "skipped" (worth 0 points, e.g. no GPU). Only a pass scores.
@@ -48,6 +48,7 @@ class Report:
     output_bytes: int = 0
     timeout: float = 0.0
     memory: int = 0
+    confinement: str = ""
 
     @property
     def score(self) -> int:
@@ -74,7 +75,7 @@ class Report:
             "cells": list(self.cells),
             "notes": list(self.notes),
             "output": {"bytes": self.output_bytes, "kept": self.output},
-            "limits": {"timeout_seconds": self.timeout, "memory_bytes": self.memory},
+            "limits": {"timeout_seconds": self.timeout, "memory_bytes": self.memory, "confinement": self.confinement},
         }
 
     def to_json(self) -> str:

@@ -4,7 +4,8 @@ A separate process, started by isolate.py, that runs the student's code. After i
 ready, then reads a job (JSON on stdin: the cells to run and the checks to probe), and sends one message
 per step over the pipe at file descriptor N, in the format of transport.py:
 
-    {"ready": true}                         after its imports, before the job and any student code
+    {"ready": true, "confinement": "..."}   after its imports and its confinement (confine.py: files may be
+                                            written only in its folder), before the job and any student code
     {"cell": i, "ok": true}                 per cell, or {"cell": i, "ok": false, "message": "..."}
     {"check": name, "data": {...}}          per check: the probe's plain data, or one of
     {"check": name, "error": {...}}           the student's code raised (StudentError's fields)
@@ -147,10 +148,11 @@ def main(argv=None) -> None:
         pass
 
     from lab2a.autograder import prelude, registry, transport
+    from lab2a.autograder.confine import confine
     from lab2a.autograder.verdict import StudentError
 
     channel = Channel(args.fd, transport.encode, args.max_message)
-    channel.send({"ready": True})
+    channel.send({"ready": True, "confinement": confine(os.getcwd())})
     job = json.loads(sys.stdin.buffer.read().decode("utf-8"))  # blocks until the grader hands out the job
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)

@@ -113,6 +113,15 @@ MEGABYTES = 3_000_000
 PRINTING_TRAIN = (f"print('#' * {MEGABYTES})\n" + TRAIN_ZERO_GRAD_FIRST.replace(
     "            losses.append(loss.item())\n",
     "            losses.append(loss.item())\n            print('batch', '=' * 10000)\n"))
+# forward tries to kill its process's parent: the grader, or nbgrader (refused by the confinement)
+KILLING_FORWARD = filter_source("torch.zeros(taps)", "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\nreturn x\n")
+
+
+def train_writing_to(path) -> str:
+    """A correct train, then, at the top level of the same cell, a file written at `path`."""
+    return TRAIN_ZERO_GRAD_FIRST + f"\nwith open({str(path)!r}, 'w') as log:\n    log.write('written while graded')\n"
+
+
 CHEATING_FILTER = IMPORTS + """
 import numpy.testing
 torch.allclose = lambda *args, **kwargs: True

@@ -21,6 +21,7 @@ import pytest
 from lab2a.autograder import CHECKS, available, run_judge, run_probe
 from lab2a.autograder import transport
 from lab2a.autograder.grade import _verdict
+from lab2a.autograder.confine import abi_version
 from lab2a.autograder.isolate import Outcome
 from lab2a.autograder.prelude import SETUP, namespace as prelude_namespace
 from lab2a.autograder.submission import definitions_of, read
@@ -247,6 +248,22 @@ def test_huge_allocations_fail_inside_the_worker(tmp_path):
         assert "your code tried to allocate too much memory" in tests[name]["message"].lower(), tests[name]
     assert report["score"] == 0
     assert seconds < 60
+
+
+@pytest.mark.skipif(abi_version() < 6, reason="needs Linux Landlock ABI 6 (kernel 6.12 or newer)")
+def test_writing_outside_the_folder_and_killing_the_grader_are_refused(tmp_path):
+    escaped = tmp_path / "escaped.txt"
+    path = S.write(S.notebook(S.train_writing_to(escaped), S.KILLING_FORWARD), tmp_path / "lab2a.ipynb")
+    report, stdout, _ = grade(path, tmp_path)
+    assert not escaped.exists()
+    assert report["limits"]["confinement"].startswith("confined (Landlock ABI")
+    cells = {c["name"]: c for c in report["cells"]}
+    assert "PermissionError" in cells["train"]["message"] and str(escaped) in cells["train"]["message"]
+    tests = by_name(report)
+    assert all(tests[n]["status"] == "pass" for n in TRAIN), "train is defined before the refused write"
+    for name in CALLS_FORWARD:
+        assert tests[name]["status"] == "fail" and "PermissionError" in tests[name]["message"], tests[name]
+    assert report["score"] == TRAIN_POINTS
 
 
 def test_monkeypatched_comparisons_earn_nothing(tmp_path):

@@ -2,13 +2,14 @@
 
 Layout: source/lab2a/lab2a.ipynb (instructor) -> release/lab2a/ (students) ->
 submitted/<student>/lab2a/ -> autograded/<student>/lab2a/ -> feedback/<student>/lab2a/; grades in
-gradebook.db. The notebook finds its data through the lab2a package (data/data_lab_2A.pt or
-$LAB2A_DATA), from whatever folder nbgrader runs it in.
+gradebook.db. Grading needs no data set: the checks make their own inputs.
 """
 
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+from nbgrader.converters import Autograde
 from nbgrader.preprocessors import ClearHiddenTests, GetGrades
 
+from lab2a.autograder.autograde_cells import RunOnlyGradedCode
 from lab2a.autograder.feedback import ClearHiddenTracebacks
 
 c = get_config()  # noqa: F821 (provided by traitlets when nbgrader loads this file)
@@ -24,18 +25,22 @@ c.CourseDirectory.db_url = "sqlite:///gradebook.db"
 # The student's stub in every solution region.
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 
-# Time limits per cell. In grading mode (NBGRADER_EXECUTION) the heavy cells train briefly, but a slow
-# student implementation still needs room: 2 minutes for cells that train or build data, 60 s for the
-# rest (a check is a few seconds; an infinite loop is cut off there and the cell scores 0).
-HEAVY_CELLS = ("build(", "train(", "optimal_filter(")
+# While grading, nbgrader runs what `lab2a grade` runs: the solution cells, the student's cells of
+# definitions and the test cells; the lab's own cells (data, training, plots) are left unexecuted
+# (RunOnlyGradedCode), so they cost no time and an endless loop can only cost the checks.
+c.Autograde.autograde_preprocessors = [RunOnlyGradedCode,
+                                       *Autograde.class_traits()["autograde_preprocessors"].default()]
 
+# Each kernel, at its start and before the notebook's first cell: the student's code may write files
+# only inside its submission folder and can't signal nbgrader (Linux Landlock, where the system has
+# it), os._exit is refused, and the setup's names come from the grader's copy. See grading_kernel.py.
+c.Execute.extra_arguments = [
+    "--IPKernelApp.exec_lines=import lab2a.autograder.grading_kernel as _grading; "
+    "_grading.start(get_ipython()); del _grading"]
 
-def cell_timeout(cell):
-    return 120 if any(marker in cell.source for marker in HEAVY_CELLS) else 60
-
-
+# Time limit per cell: a check stops the student's code after 20 s itself (an endless loop then fails
+# that check only); 60 s leaves room for the check's own work and for a solution cell's top level.
 c.Execute.timeout = 60
-c.Execute.timeout_func = cell_timeout
 
 # A deleted test cell is put back (and graded) instead of leaving the cell to manual grading.
 c.OverwriteCells.add_missing_cells = True

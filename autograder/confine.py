@@ -88,6 +88,7 @@ def confine(folder) -> str:
         return f"not confined: {error}"
     finally:
         os.close(ruleset)
-    signals = "; signals reach only processes started inside this confinement" if abi >= 6 else ""
-    return f"confined (Landlock ABI {abi}): files can be written only inside {folder}{signals}"
+    # (the same words for every folder: a report must not change from one run to the next)
+    signals = "; signals reach only processes started inside the confinement" if abi >= 6 else ""
+    return f"confined (Landlock ABI {abi}): files can be written only inside the code's own folder{signals}"
 

@@ -1,15 +1,14 @@
 """The grader's own copy of the lab's setup cell: the names the student's cells may rely on.
 
-The isolated runner executes this before the student's cells instead of the notebook's setup cell, so
-a submission cannot change the imports or constants the lab provides. It defines every name the
+Both channels start from it instead of the notebook's setup cell (the isolated runner before the
+student's cells, nbgrader's kernel at its start: grading_kernel.py), so a submission cannot change the
+imports or constants the lab provides. It defines every name the
 release notebook's locked "setup" cell defines (a test keeps the two in step), plus
 torch.nn.functional as F. plt, Audio and display are imported on first use only (matplotlib and
 IPython are slow to import and rarely used by the solution cells).
 """
 
 SETUP = '''
-import os
-
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -18,7 +17,6 @@ from torch.utils.data import DataLoader, random_split
 
 FS = 32_000
 N = 32_000
-GRADING = True
 device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 

@@ -1,8 +1,8 @@
 """The main job on the embedded default: what a TA's first hour with this repository looks like.
 
-Builds the default data if it is missing, makes a fresh demo course from this repository's
-nbgrader_config.py and source/, generates the release, autogrades the sample submissions with
-nbgrader, writes their feedback and exports the grades, then prints the grade table.
+Makes a fresh demo course from this repository's nbgrader_config.py and source/, generates the
+release, autogrades the sample submissions with nbgrader, writes their feedback and exports the grades,
+then prints the grade table. (Grading needs no data set: the checks make their own inputs.)
 """
 
 import csv
@@ -19,12 +19,6 @@ def task_points(cells: dict[str, float], task: str) -> float:
 
 
 def run(course: Path, say=print) -> dict[str, dict[str, float]]:
-    from lab2a import data
-
-    data_file = data.default_path()
-    if not data_file.exists():
-        say(f"building the default data set first: {data_file}")
-        data.build(data_file)
     say(f"demo course in {course}/ (a copy of nbgrader_config.py and source/)")
 
     def submit(course: Path) -> None:

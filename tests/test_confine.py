@@ -46,7 +46,7 @@ def test_the_confined_process_writes_only_inside_its_folder(tmp_path):
                             timeout=60)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert lines[0].startswith("confined (Landlock ABI") and str(inside) in lines[0]
+    assert lines[0].startswith("confined (Landlock ABI")
     said = dict(line.split(": ") for line in lines[1:])
     assert said == {"write inside": "allowed", "write outside": "refused", "append outside": "refused",
                     "delete outside": "refused", "move out": "refused", "mkdir outside": "refused",

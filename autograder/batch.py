@@ -1,8 +1,8 @@
 """Grading a folder of submissions in parallel (nbgrader grades one student after another): one CSV
 with every check's points and the totals, a progress bar on a terminal.
 
-A folder is either nbgrader's layout (<folder>/<student>/lab2a/*.ipynb) or notebooks directly
-inside it (<folder>/<student>.ipynb). Each submission is graded by grade() in a process of its own,
+A folder is either nbgrader's layout (<folder>/<student>/lab2a/lab2a.ipynb, or a renamed notebook
+there) or notebooks directly inside it (<folder>/<student>.ipynb). Each submission is graded by grade() in a process of its own,
 `jobs` at a time; grade() isolates the student's code in turn.
 """
 
@@ -14,20 +14,27 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from .grade import grade
+from .grade import grade, ungradeable
+from .intake import Choice, choose
 from .isolate import Limits
 from .manifest import CHECKS
 
 
-def submissions(folder: Path) -> list[tuple[str, Path]]:
-    """(student, notebook) pairs, sorted by student."""
-    found = [(p.parent.parent.name, p) for p in sorted(folder.glob("*/lab2a/*.ipynb"))]
-    found += [(p.stem, p) for p in sorted(folder.glob("*.ipynb"))]
-    return sorted(found)
+def submissions(folder: Path) -> list[tuple[str, Choice]]:
+    """(student, the notebook chosen to grade) pairs, sorted by student. In nbgrader's layout the notebook is
+    chosen as `lab2a autograde` chooses it (intake.choose): lab2a.ipynb, or the one renamed notebook."""
+    found = [(p.parent.name, choose(p)) for p in folder.glob("*/lab2a") if p.is_dir()]
+    found += [(p.stem, Choice(p, None)) for p in folder.glob("*.ipynb") if p.is_file()]
+    return sorted(found, key=lambda pair: pair[0])
 
 
-def _grade_one(path: Path, limits: Limits):
-    return grade(path, hidden=True, limits=limits)
+def _grade_one(folder: Path, choice: Choice, limits: Limits):
+    if choice.path is None:
+        return ungradeable(folder, choice.problem, limits=limits)
+    report = grade(choice.path, hidden=True, limits=limits)
+    if choice.note:
+        report.notes.insert(0, choice.note)
+    return report
 
 
 def grade_folder(folder: Path, out_csv: Path, jobs: int = 0, limits: Limits = Limits(),
@@ -41,7 +48,8 @@ def grade_folder(folder: Path, out_csv: Path, jobs: int = 0, limits: Limits = Li
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(jobs, mp_context=context) as pool, \
             tqdm(total=len(found), desc="grading", unit="notebook", disable=None if progress is None else not progress) as bar:
-        futures = {pool.submit(_grade_one, path, limits): student for student, path in found}
+        futures = {pool.submit(_grade_one, folder / student / "lab2a", choice, limits): student
+                   for student, choice in found}
         for future in as_completed(futures):
             reports[futures[future]] = future.result()
             bar.update()
@@ -56,8 +64,9 @@ def _write_csv(out_csv: Path, found, reports) -> None:
     with open(partial, "w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(["student", "notebook", *names, "score", "max_score"])
-        for student, path in found:
+        for student, choice in found:
             report = reports[student]
             points = {t.name: t.score for t in report.tests}
-            writer.writerow([student, str(path), *(points.get(n, 0) for n in names), report.score, report.max_score])
+            writer.writerow([student, str(choice.path or ""), *(points.get(n, 0) for n in names), report.score,
+                             report.max_score])
     partial.replace(out_csv)

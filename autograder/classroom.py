@@ -18,7 +18,7 @@ from .train_checks import TRAJECTORY
 
 # Modules of lab2a.autograder that a student's copy must not have, or does not need.
 GRADER_ONLY = {"hidden.py", "reference_loop.py", "samples.py", "nbgrader_course.py", "feedback.py",
-               "batch.py", "classroom.py"}
+               "autograde_cells.py", "grading_kernel.py", "intake.py", "batch.py", "classroom.py"}
 COMMAND_FILES = ("__init__.py", "cli.py")  # of lab2a/, what a student's `lab2a` command needs
 TORCH = "torch==2.13.0"  # the CPU wheel, from PyTorch's CPU index below
 CPU_INDEX = "https://download.pytorch.org/whl/cpu"

@@ -17,7 +17,7 @@ from .manifest import CHECKS
 from .registry import available, run_judge
 from .report import Report, TestResult
 from .run import verdict_for_error
-from .submission import SOLUTION_CELLS, read
+from .submission import SOLUTION_CELLS, Submission, read
 from .verdict import StudentError
 
 _MEMORY_SIGNS = ("MemoryError", "can't allocate memory", "Cannot allocate memory", "out of memory",
@@ -92,6 +92,11 @@ def grade(path, hidden: bool = True, limits: Limits = Limits(), only=None) -> Re
             return _unreadable(path, hidden, submission, checks, limits)
         result = session.run(list(submission.cells), [c.name for c in checks])
     return _report(path, hidden, submission, checks, limits, result)
+
+
+def ungradeable(path, problem: str, hidden: bool = True, limits: Limits = Limits()) -> Report:
+    """The report for a submission with nothing to grade (e.g. a folder without its notebook): 0, and why."""
+    return _unreadable(path, hidden, Submission(str(path), problem=problem), checks_for(hidden), limits)
 
 
 def _unreadable(path, hidden: bool, submission, checks: list, limits: Limits) -> Report:

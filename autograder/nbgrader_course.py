@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from . import intake
+
 ASSIGNMENT = "lab2a"
 HIDDEN_MARKERS = ("BEGIN HIDDEN TESTS", "END HIDDEN TESTS", 'check_in_notebook("hidden_',
                   "check_in_notebook(&quot;hidden_")
@@ -26,9 +28,9 @@ def environment(scratch: Path) -> dict:
     return env
 
 
-def nbgrader(course: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    """One nbgrader command, run from the course folder as a TA would."""
-    result = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course, capture_output=True,
+def nbgrader(course: Path, *args: str, check: bool = True, capture: bool = True) -> subprocess.CompletedProcess:
+    """One nbgrader command, run from the course folder as a TA would (capture=False: its log on the terminal)."""
+    result = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course, capture_output=capture,
                             text=True, env=environment(course / ".scratch"))
     if check and result.returncode != 0:
         raise RuntimeError(f"nbgrader {' '.join(args)} failed (exit {result.returncode}):\n{result.stderr[-4000:]}")
@@ -52,11 +54,27 @@ def grade_submissions(repository: Path, course: Path, submit, say=lambda text: N
     say(f"  nbgrader generate_assignment {ASSIGNMENT}")
     nbgrader(course, "generate_assignment", ASSIGNMENT)
     submit(course)
-    results = {}
-    for step in (("autograde", ASSIGNMENT), ("generate_feedback", ASSIGNMENT), ("export",)):
+    say(f"  lab2a autograde (nbgrader autograde {ASSIGNMENT}, after making every submission gradeable)")
+    result, _, ungraded = autograde(course)
+    if result.returncode != 0 or ungraded:
+        raise RuntimeError(f"autograde left {ungraded or 'nobody'} ungraded (exit {result.returncode}):\n"
+                           f"{result.stderr[-4000:]}")
+    for step in (("generate_feedback", ASSIGNMENT), ("export",)):
         say(f"  nbgrader {' '.join(step)}")
-        results[step[0]] = nbgrader(course, *step)
-    return results["autograde"]
+        nbgrader(course, *step)
+    return result
+
+
+def autograde(course: Path, student: str | None = None, force: bool = False, capture: bool = True):
+    """`lab2a autograde`: make every submission (or one student's) gradeable with intake.prepare, then run
+    `nbgrader autograde`. Returns (nbgrader's result, what intake did, the students nbgrader still left
+    without a graded notebook)."""
+    prepared = intake.prepare(course, ASSIGNMENT, student)
+    options = ([f"--student={student}"] if student else []) + (["--force"] if force else [])
+    result = nbgrader(course, "autograde", ASSIGNMENT, *options, check=False, capture=capture)
+    ungraded = [p.student for p in prepared
+                if not (course / "autograded" / p.student / ASSIGNMENT / intake.NOTEBOOK).exists()]
+    return result, prepared, ungraded
 
 
 def cell_scores(course: Path) -> dict[str, dict[str, float]]:

@@ -63,7 +63,7 @@ SAMPLES = {
     "tampered_test": Sample("wraps around, and a test cell was replaced by `pass` (nbgrader restores it)", {
         "convolutional_filter": lambda code: replace(code, "size = 2 ** (n + self.taps - 2).bit_length()", "size = n"),
     }, _tamper),
-    "deleted_test": Sample("correct, with a test cell deleted (nbgrader puts it back)", {}, _delete_test),
+    "deleted_test": Sample("correct, with a test cell deleted (put back before grading)", {}, _delete_test),
     "exits": Sample("forward calls os._exit (refused while grading: it would end nbgrader's kernel)", {
         "convolutional_filter": lambda code: replace(
             code, "        n = x.shape[-1]\n", "        import os\n        os._exit(1)\n"),

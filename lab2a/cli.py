@@ -122,6 +122,31 @@ def _demo(args) -> int:
     return 0
 
 
+def _autograde(args) -> int:
+    """nbgrader autograde, after making every submission gradeable; run from the course folder."""
+    from lab2a.autograder import nbgrader_course
+
+    course = Path.cwd()
+    if not (course / "nbgrader_config.py").exists():
+        print("lab2a autograde: run it from the course folder (the one with nbgrader_config.py)", file=sys.stderr)
+        return 2
+    try:
+        result, prepared, ungraded = nbgrader_course.autograde(course, args.student, args.force, capture=False)
+    except FileNotFoundError as error:
+        print(f"lab2a autograde: {error}", file=sys.stderr)
+        return 2
+    changed = [p for p in prepared if p.action != "ok"]
+    print(f"lab2a autograde: {len(prepared)} submissions, {len(changed)} needed care before nbgrader could grade them")
+    for p in changed:
+        what = {"stand-in": "graded 0, with the reason in its feedback", "renamed": "renamed notebook taken",
+                "repaired": "repaired"}[p.action]
+        print(f"  {p.student}: {what}: {p.message}")
+    for student in ungraded:
+        print(f"  {student}: nbgrader left no graded notebook (its log above says why, e.g. a crashed kernel); "
+              f"`lab2a grade submitted/{student}/lab2a/lab2a.ipynb` grades it in isolation", file=sys.stderr)
+    return 1 if ungraded or result.returncode else 0
+
+
 def _check(args) -> int:
     return _grading(args, hidden=False)
 
@@ -198,6 +223,20 @@ def parser() -> argparse.ArgumentParser:
     grade.add_argument("--csv", metavar="OUT", help="with a folder: the CSV of per-check points and totals "
                                                     "(default FOLDER/grades.csv)")
     grade.add_argument("--jobs", type=int, default=0, help="with a folder: notebooks graded at once (default: cores)")
+
+    autograde = commands.add_parser(
+        "autograde", help="TAs: nbgrader autograde, after making every submission gradeable",
+        description="Run from the course folder instead of `nbgrader autograde lab2a`. First every "
+                    "submitted/<student>/lab2a/ folder is made gradeable: a renamed notebook is graded as "
+                    "lab2a.ipynb (the original stays), and a file nbgrader can't read (invalid JSON, not UTF-8, "
+                    "no cells), several candidate notebooks or none are graded 0 through a stand-in notebook "
+                    "whose first cell says why (the file sent is kept as lab2a.ipynb.unreadable). Then nbgrader "
+                    "autograde runs as usual.",
+        epilog="Exit status: 0 when every submission has a graded notebook, 1 when nbgrader left one ungraded "
+               "(named on stderr), 2 when it could not start.")
+    autograde.add_argument("--student", help="only this student (nbgrader's --student)")
+    autograde.add_argument("--force", action="store_true", help="grade again what was graded (nbgrader's --force)")
+    autograde.set_defaults(run=_autograde)
 
     demo = commands.add_parser("demo", help="the main job: grade the sample submissions with nbgrader in a demo course",
                                description="Build the default data if missing, make a demo course from this "

@@ -2,6 +2,7 @@
 
 import csv
 
+import nbformat
 import pytest
 
 from lab2a.autograder import nbgrader_course, samples
@@ -15,7 +16,7 @@ TRAIN_CELLS = {cell for cell, c in GRADED.items() if c.task == "train"}
 
 
 @pytest.fixture(scope="module")
-def course(tmp_path_factory, course_data):
+def course(tmp_path_factory, no_data):
     """A course graded end to end: what a TA's commands leave behind."""
     course = tmp_path_factory.mktemp("course") / "course"
     autograde = nbgrader_course.grade_submissions(ROOT, course, lambda course: samples.write(
@@ -91,3 +92,29 @@ def test_nbgrader_and_lab2a_grade_agree_on_every_check(course, tmp_path):
         for cell, check in GRADED.items():
             assert float(isolated[student][check.name]) == cells[cell], (student, check.name)
         assert float(isolated[student]["score"]) == total(cells)
+
+
+def test_lab2a_autograde_grades_renamed_and_unreadable_submissions(tmp_path, no_data):
+    """The TA's command: `lab2a autograde` in the course folder, on a renamed notebook and a broken file."""
+    course = nbgrader_course.new_course(ROOT, tmp_path / "course")
+    nbgrader_course.nbgrader(course, "generate_assignment", "lab2a")
+    perfect = samples.build(course / "release/lab2a/lab2a.ipynb", course / "source/lab2a/lab2a.ipynb", "perfect")
+    renamed = course / "submitted" / "renamed" / "lab2a" / "Lab 2A (final).ipynb"
+    renamed.parent.mkdir(parents=True)
+    nbformat.write(perfect, renamed)
+    broken = course / "submitted" / "broken" / "lab2a" / "lab2a.ipynb"
+    broken.parent.mkdir(parents=True)
+    broken.write_text('{"cells": [')
+
+    result = run_lab2a("autograde", cwd=course)
+    assert "2 submissions, 2 needed care" in result.stdout
+    assert "renamed: renamed notebook taken" in result.stdout
+    assert "broken: graded 0, with the reason in its feedback: the file is not valid JSON" in " ".join(result.stdout.split())
+    scores = nbgrader_course.cell_scores(course)
+    assert total(scores["renamed"]) == total_points() and total(scores["broken"]) == 0
+    assert (broken.parent / "lab2a.ipynb.unreadable").read_text() == '{"cells": ['
+
+    again = run_lab2a("autograde", cwd=course)  # nothing is graded twice; the stand-in is still named
+    assert "broken: graded 0" in again.stdout and "renamed" not in again.stdout
+    elsewhere = run_lab2a("autograde", cwd=tmp_path, check=False)
+    assert elsewhere.returncode == 2 and "course folder" in elsewhere.stderr

@@ -1,0 +1,144 @@
+"""Which file of a student's submission folder is graded, and what nbgrader is given when it can't read it.
+
+nbgrader grades `<student>/lab2a/lab2a.ipynb` only: a renamed notebook is skipped, and a file that is not
+a readable notebook (invalid JSON, not UTF-8, no cells) stops that student's grading with no result. So
+before `nbgrader autograde`, prepare() makes every submission folder gradeable, keeping what the
+student sent:
+
+  * lab2a.ipynb missing, one other notebook in the folder (renamed, "lab2a (1).ipynb"): it is copied to
+    lab2a.ipynb and graded as such;
+  * cells of the release deleted (a test cell with the text before it, a whole section): they are put
+    back (the notebook as sent is kept as lab2a.ipynb.as-submitted); nbgrader would fail on it;
+  * lab2a.ipynb unreadable, several other notebooks, or none at all: the file (if any) is moved to
+    lab2a.ipynb.unreadable and lab2a.ipynb becomes a stand-in: the released notebook, unanswered, with a
+    first cell that says what was wrong. nbgrader grades it 0 and its feedback explains why.
+
+`lab2a grade` follows the same rule (choose()), so both channels grade the same file.
+"""
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+from .submission import read
+
+NOTEBOOK = "lab2a.ipynb"
+KEPT_SUFFIX = ".unreadable"             # the student's file, when a stand-in takes its place
+AS_SUBMITTED_SUFFIX = ".as-submitted"    # the student's file, when deleted cells were put back
+MARK = "lab2a_intake"   # notebook metadata of a stand-in: the problem it stands in for
+
+
+@dataclass(frozen=True)
+class Choice:
+    path: Path | None        # the notebook to grade, None when there is none to grade
+    problem: str | None      # why nothing (or an unreadable file) is graded
+    note: str | None = None  # what was done, e.g. a renamed notebook taken in lab2a.ipynb's place
+
+
+def choose(folder: Path) -> Choice:
+    """The notebook to grade in one student's folder, by the rule above (nothing is changed here)."""
+    expected = folder / NOTEBOOK
+    if expected.exists():
+        return Choice(expected, None)
+    others = sorted(p for p in folder.glob("*.ipynb") if p.is_file())
+    if len(others) == 1:
+        return Choice(others[0], None, f"{NOTEBOOK} is missing; the only notebook in the folder, "
+                                       f"'{others[0].name}', was graded in its place (was it renamed?)")
+    if others:
+        names = ", ".join(f"'{p.name}'" for p in others)
+        return Choice(None, f"{NOTEBOOK} is missing and the folder holds several notebooks ({names}): the grader "
+                            f"can't tell which one is the submission. Name the one to grade {NOTEBOOK}.")
+    return Choice(None, f"no notebook was submitted: the submission folder holds no {NOTEBOOK} (nor any other "
+                        f".ipynb file)")
+
+
+@dataclass(frozen=True)
+class Prepared:
+    student: str
+    action: str              # "ok", "renamed", "repaired" or "stand-in"
+    message: str = ""
+
+
+def stand_in(release: Path, problem: str, kept: str | None):
+    """The released notebook, unanswered, opened by a cell that says why it is graded instead."""
+    notebook = nbformat.read(release, as_version=4)
+    where = (f" What you submitted is kept beside it as `{kept}`." if kept else "")
+    notebook.cells.insert(0, nbformat.v4.new_markdown_cell(
+        f"## This is not your notebook\n\nYour submission could not be graded: {problem}\n\n"
+        f"What was graded in its place is the assignment as it was handed out, so every check scores 0."
+        f"{where} Ask your TA to grade a corrected file."))
+    notebook.metadata[MARK] = {"problem": problem}
+    return notebook
+
+
+def _grade_id(cell) -> str | None:
+    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+
+
+def restore_deleted_cells(notebook, release) -> list[str]:
+    """Put back the release's cells the student deleted (test cells, the lab's cells and text; not the
+    solution cells, whose code may live in a cell of the student's own), each after the cell it followed.
+    nbgrader restores a deleted test cell itself, but fails on the whole submission when the cell before
+    it is gone too (a deleted section). Returns the grade_ids put back."""
+    present = {_grade_id(c) for c in notebook.cells} - {None}
+    restored = []
+    for index, cell in enumerate(release.cells):
+        grade_id = _grade_id(cell)
+        if grade_id is None or grade_id in present or cell.metadata["nbgrader"].get("solution"):
+            continue
+        before = {_grade_id(c) for c in release.cells[:index]} - {None}
+        positions = [i for i, c in enumerate(notebook.cells) if _grade_id(c) in before]
+        notebook.cells.insert(positions[-1] + 1 if positions else 0, cell)
+        present.add(grade_id)
+        restored.append(grade_id)
+    return restored
+
+
+def prepare_folder(folder: Path, release: Path) -> Prepared:
+    student, expected, done = folder.parent.name, folder / NOTEBOOK, []
+    if not expected.exists():
+        choice = choose(folder)
+        if choice.path is None:
+            return _stand_in(student, expected, release, choice.problem, None)
+        shutil.copyfile(choice.path, expected)
+        done.append(choice.note)
+    submission, problem = read(expected), None
+    if submission.readable:
+        try:
+            notebook = nbformat.read(expected, as_version=4)
+        except Exception as error:  # readable by the grader's lenient reader, not by nbgrader's
+            problem = f"nbformat can't read the notebook ({type(error).__name__}: {str(error)[:200]})"
+    else:
+        problem = submission.problem
+    if problem is not None:
+        kept = expected.name + KEPT_SUFFIX
+        expected.replace(folder / kept)
+        return _stand_in(student, expected, release, problem, kept)
+    if notebook.metadata.get(MARK):  # prepared before: a stand-in already
+        return Prepared(student, "stand-in", notebook.metadata[MARK].get("problem", ""))
+    restored = restore_deleted_cells(notebook, nbformat.read(release, as_version=4))
+    if restored:
+        kept = expected.name + AS_SUBMITTED_SUFFIX
+        expected.replace(folder / kept)
+        nbformat.write(notebook, str(expected))
+        done.append(f"deleted cells put back ({', '.join(restored)}); the notebook as submitted is kept as {kept}")
+    action = "repaired" if restored else "renamed" if done else "ok"
+    return Prepared(student, action, "; ".join(done))
+
+
+def _stand_in(student: str, expected: Path, release: Path, problem: str, kept: str | None) -> Prepared:
+    nbformat.write(stand_in(release, problem, kept), str(expected))
+    return Prepared(student, "stand-in", problem)
+
+
+def prepare(course: Path, assignment: str = "lab2a", student: str | None = None) -> list[Prepared]:
+    """Every submitted/<student>/<assignment>/ folder of the course (or one student's) made gradeable."""
+    release = course / "release" / assignment / NOTEBOOK
+    if not release.exists():
+        raise FileNotFoundError(f"{release} does not exist: run `nbgrader generate_assignment {assignment}` first")
+    folders = ([course / "submitted" / student / assignment] if student else
+               sorted((course / "submitted").glob(f"*/{assignment}")))
+    folders = [folder for folder in folders if folder.is_dir()]
+    return [prepare_folder(folder, release) for folder in folders]

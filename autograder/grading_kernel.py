@@ -8,11 +8,18 @@ IPython's exec_lines), before the notebook's first cell, whatever the notebook h
     `lab2a grade`: nbgrader runs only the solution cells, the student's cells of definitions and the
     test cells (autograde_cells.py), so no instructor cell of the notebook needs to run.
 
-Outside nbgrader's grading (NBGRADER_EXECUTION unset: a student's own Jupyter) start() does nothing.
+Files the student's code writes are limited to 256 MiB each, as in `lab2a grade`'s worker.
+
+Outside autograding start() does nothing: a student's own Jupyter, and `nbgrader validate`, which runs the
+whole lab (NBGRADER_EXECUTION is "validate" there) and may build the data set outside the folder.
 """
 
 import os
+import resource
+import signal
 import tempfile
+
+MAX_FILE_BYTES = 256 << 20
 
 
 def _exit_refused(status=0):
@@ -20,7 +27,7 @@ def _exit_refused(status=0):
 
 
 def start(shell) -> None:
-    if "NBGRADER_EXECUTION" not in os.environ:
+    if os.environ.get("NBGRADER_EXECUTION") != "autograde":
         return
     from .confine import confine
     from .prelude import namespace
@@ -29,5 +36,9 @@ def start(shell) -> None:
     os.environ["TMPDIR"] = folder
     tempfile.tempdir = None  # read TMPDIR again
     confine(folder)
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (MAX_FILE_BYTES if hard == resource.RLIM_INFINITY
+                                               else min(MAX_FILE_BYTES, hard), hard))
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # too large a file: an OSError, not a dead kernel
     os._exit = _exit_refused
     shell.user_ns.update({name: value for name, value in namespace().items() if not name.startswith("__")})

@@ -118,3 +118,33 @@ def test_lab2a_autograde_grades_renamed_and_unreadable_submissions(tmp_path, no_
     assert "broken: graded 0" in again.stdout and "renamed" not in again.stdout
     elsewhere = run_lab2a("autograde", cwd=tmp_path, check=False)
     assert elsewhere.returncode == 2 and "course folder" in elsewhere.stderr
+
+
+def test_only_the_graded_code_runs_while_grading(course):
+    """nbgrader runs the solution cells and the test cells (and the GPU check); the lab's own cells stay
+    unexecuted, with their source, so the feedback still shows the whole notebook."""
+    course, _ = course
+    source = {samples.grade_id(c): c.source for c in nbformat.read(ROOT / "source/lab2a/lab2a.ipynb", as_version=4).cells}
+    notebook = nbformat.read(course / "autograded" / "perfect" / "lab2a" / "lab2a.ipynb", as_version=4)
+    ran = {samples.grade_id(c): c.execution_count is not None for c in notebook.cells if c.cell_type == "code"}
+    graded = {gid for gid, c in ((samples.grade_id(c), c) for c in notebook.cells)
+              if c.metadata["nbgrader"].get("solution") or c.metadata["nbgrader"].get("grade")}
+    assert {gid for gid, did in ran.items() if did} == graded | {"gpu_check"}
+    assert {"setup", "load_data", "train_filter", "spectra"} <= set(ran) - graded
+    for cell in notebook.cells:
+        if samples.grade_id(cell) == "train_filter":
+            assert cell.source == source["train_filter"] and cell.outputs == []
+
+
+def test_the_rule_for_cells_the_student_added():
+    from lab2a.autograder.autograde_cells import runs_while_grading
+
+    def added(source):
+        return runs_while_grading(nbformat.v4.new_code_cell(source))
+
+    assert added("import math\nTAPS = 81\n\ndef helper(x):\n    return x\n")
+    assert added("%matplotlib inline\ndef plot():\n    pass")
+    assert not added("model = ConvolutionalFilter(81)\ntrain(model, loader, opt, loss, 50, 'cpu')")
+    assert not added("print('hi')")
+    # a solution cell whose nbgrader metadata was stripped runs whole, top-level code included
+    assert added("def train(estimator, train_loader, optimizer, loss_fn, n_epochs, device):\n    return []\nprint(1)")

@@ -55,11 +55,12 @@ def abi_version() -> int:
     return max(version, 0)
 
 
-def confine(folder) -> str:
+def confine(folder, abi: int | None = None) -> str:
     """Allow this process (and what it starts) to write only beneath `folder` (and to devices such as
     /dev/null), and, where the kernel can, to signal only processes inside the same confinement.
-    Returns one line saying what is enforced; raises nothing."""
-    abi = abi_version()
+    Returns one line saying what is enforced; raises nothing. abi: use only what this Landlock ABI
+    version offers (default: this kernel's), as on an older kernel."""
+    abi = min(abi_version(), abi or 1 << 30)
     if abi < 1:
         return "not confined: this system has no Landlock (files outside the folder can be written)"
     handled = _WRITE_FILE | _REMOVE_DIR | _REMOVE_FILE | _MAKE

@@ -2,8 +2,8 @@
 with every check's points and the totals, a progress bar on a terminal.
 
 A folder is either nbgrader's layout (<folder>/<student>/lab2a/lab2a.ipynb, or a renamed notebook
-there) or notebooks directly inside it (<folder>/<student>.ipynb). Each submission is graded by grade() in a process of its own,
-`jobs` at a time; grade() isolates the student's code in turn.
+there) or notebooks directly inside it (<folder>/<student>.ipynb). Each submission is graded by grade()
+in a process of its own, `jobs` at a time; grade() isolates the student's code in turn.
 """
 
 import csv

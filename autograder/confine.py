@@ -92,4 +92,3 @@ def confine(folder, abi: int | None = None) -> str:
     # (the same words for every folder: a report must not change from one run to the next)
     signals = "; signals reach only processes started inside the confinement" if abi >= 6 else ""
     return f"confined (Landlock ABI {abi}): files can be written only inside the code's own folder{signals}"
-

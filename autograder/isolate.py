@@ -3,9 +3,10 @@ step at a time, under limits; the grader's process only reads plain data back (t
 
 Limits, per worker: a wall-clock timeout per step (a cell or a check's probe), an address-space limit
 (RLIMIT_AS) so a huge allocation fails inside the worker, one CPU thread, no core dumps, files of at
-most 256 MiB, a fresh temporary working directory and a minimal environment, and, where Linux Landlock
-exists, no writing outside that directory and no signals to the grader (confine.py). The worker's stdout and
-stderr (the student's prints) are drained apart from the result pipe; the first `output` bytes are kept.
+most 256 MiB, a fresh temporary working directory and a minimal environment, and, where Linux
+Landlock exists, no writing outside that directory and no signals to the grader (confine.py). The
+worker's stdout and stderr (the student's prints) are drained apart from the result pipe; the first
+`output` bytes are kept.
 
 When a step times out or the worker ends (sys.exit is caught; os._exit, a segfault, a kill are not),
 that step is recorded and the worker's whole process group is killed; a fresh worker reruns the cells

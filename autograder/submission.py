@@ -155,6 +155,8 @@ def _load(path: Path):
             return None, f"there is no file {path}"
         if path.is_dir():
             return None, f"{path} is a folder, not a notebook file"
+        if not path.is_file():  # a device or a pipe (e.g. a link to /dev/zero) would be read forever
+            return None, f"{path} is not a regular file, so it is not a notebook"
         if path.stat().st_size > MAX_BYTES:
             return None, f"{path} is {path.stat().st_size / 1e6:.0f} MB, over the {MAX_BYTES // 2 ** 20} MiB a notebook may have"
         raw = path.read_bytes()

@@ -302,6 +302,7 @@ UNREADABLE = {
     "no cells": (lambda p: nbformat.write(nbformat.v4.new_notebook(), str(p)), "the notebook has no cells"),
     "JSON, not a notebook": (lambda p: p.write_text("[1, 2, 3]"), "not a Jupyter notebook"),
     "no such file": (lambda p: None, "there is no file"),
+    "a link to /dev/zero": (lambda p: p.symlink_to("/dev/zero"), "not a regular file"),
 }
 
 

@@ -31,9 +31,10 @@ c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedE
 c.Autograde.autograde_preprocessors = [RunOnlyGradedCode,
                                        *Autograde.class_traits()["autograde_preprocessors"].default()]
 
-# Each kernel, at its start and before the notebook's first cell: the student's code may write files
-# only inside its submission folder and can't signal nbgrader (Linux Landlock, where the system has
-# it), os._exit is refused, and the setup's names come from the grader's copy. See grading_kernel.py.
+# Each kernel autograde starts, before the notebook's first cell (validate's are left as they are):
+# the student's code may write files only inside its submission folder and can't signal nbgrader
+# (Linux Landlock, where the system has it), os._exit is refused, files are capped at 256 MiB, and the
+# setup's names come from the grader's copy. See grading_kernel.py.
 c.Execute.extra_arguments = [
     "--IPKernelApp.exec_lines=import lab2a.autograder.grading_kernel as _grading; "
     "_grading.start(get_ipython()); del _grading"]

@@ -33,7 +33,7 @@ MARK = "lab2a_intake"   # notebook metadata of a stand-in: the problem it stands
 @dataclass(frozen=True)
 class Choice:
     path: Path | None        # the notebook to grade, None when there is none to grade
-    problem: str | None      # why nothing (or an unreadable file) is graded
+    problem: str | None      # why there is nothing to grade
     note: str | None = None  # what was done, e.g. a renamed notebook taken in lab2a.ipynb's place
 
 

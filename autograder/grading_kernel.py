@@ -36,7 +36,7 @@ def start(shell) -> None:
     os.environ["TMPDIR"] = folder
     tempfile.tempdir = None  # read TMPDIR again
     confine(folder)
-    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    _, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
     resource.setrlimit(resource.RLIMIT_FSIZE, (MAX_FILE_BYTES if hard == resource.RLIM_INFINITY
                                                else min(MAX_FILE_BYTES, hard), hard))
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # too large a file: an OSError, not a dead kernel

@@ -239,9 +239,9 @@ def parser() -> argparse.ArgumentParser:
     autograde.set_defaults(run=_autograde)
 
     demo = commands.add_parser("demo", help="the main job: grade the sample submissions with nbgrader in a demo course",
-                               description="Build the default data if missing, make a demo course from this "
-                                           "repository, generate the release, autograde the sample submissions "
-                                           "with nbgrader, write feedback, export grades, print the table.")
+                               description="Make a demo course from this repository, generate the release, "
+                                           "autograde the sample submissions with `lab2a autograde` (nbgrader), "
+                                           "write feedback, export grades, print the table. Needs no data set.")
     demo.add_argument("--dir", default="demo", help="the demo course's folder (default: demo/, replaced)")
     demo.set_defaults(run=_demo)
 

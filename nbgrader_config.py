@@ -9,8 +9,8 @@ from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 from nbgrader.converters import Autograde
 from nbgrader.preprocessors import ClearHiddenTests, GetGrades
 
-from lab2a.autograder.autograde_cells import RunOnlyGradedCode
-from lab2a.autograder.feedback import ClearHiddenTracebacks
+from lab2a.autograder.channels.nbgrader.autograde_cells import RunOnlyGradedCode
+from lab2a.autograder.channels.nbgrader.feedback import ClearHiddenTracebacks
 
 c = get_config()  # noqa: F821 (provided by traitlets when nbgrader loads this file)
 
@@ -36,7 +36,7 @@ c.Autograde.autograde_preprocessors = [RunOnlyGradedCode,
 # (Linux Landlock, where the system has it), os._exit is refused, files are capped at 256 MiB, and the
 # setup's names come from the grader's copy. See grading_kernel.py.
 c.Execute.extra_arguments = [
-    "--IPKernelApp.exec_lines=import lab2a.autograder.grading_kernel as _grading; "
+    "--IPKernelApp.exec_lines=import lab2a.autograder.channels.nbgrader.grading_kernel as _grading; "
     "_grading.start(get_ipython()); del _grading"]
 
 # Time limit per cell: a check stops the student's code after 20 s itself (an endless loop then fails

@@ -6,10 +6,10 @@ oracle in the grader's process. run_in_process does both; check_in_notebook is t
 cell's call. The manifest (CHECKS) defines every check's task, points and visibility.
 """
 
-from .manifest import CHECKS, Check, check, total_points
-from .registry import available, run_judge, run_probe
-from .run import check_in_notebook, run_in_process, verdict_for_error
-from .verdict import StudentError, Verdict
+from lab2a.autograder.checks.manifest import CHECKS, Check, check, total_points
+from lab2a.autograder.checks.registry import available, run_judge, run_probe
+from lab2a.autograder.grading.run import check_in_notebook, run_in_process, verdict_for_error
+from lab2a.autograder.judge.verdict import StudentError, Verdict
 
 __all__ = [
     "CHECKS", "Check", "check", "total_points", "available",

@@ -16,7 +16,9 @@ from pathlib import Path
 import nbformat
 import torch
 
-from lab2a.autograder import nbgrader_course, samples
+from lab2a.autograder.channels.nbgrader import course as nbgrader_course
+
+from lab2a.autograder.channels import samples
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 SOURCE = REPOSITORY / "source" / "lab2a" / "lab2a.ipynb"

@@ -28,7 +28,7 @@ def _data(args) -> int:
 
 def _grading(args, hidden: bool) -> int:
     """grade and check: the table on stdout, the JSON report to --json. Exit codes: see the --help texts."""
-    from lab2a.autograder.grade import GraderError, Limits, grade
+    from lab2a.autograder.grading.grade import GraderError, Limits, grade
 
     limits = Limits(timeout=args.timeout, memory=int(args.memory * 2 ** 30))
     try:
@@ -64,8 +64,8 @@ def _grade(args) -> int:
 
 def _grade_folder(args) -> int:
     """lab2a grade FOLDER: every submission in parallel, one CSV."""
-    from lab2a.autograder.batch import grade_folder
-    from lab2a.autograder.grade import GraderError, Limits
+    from lab2a.autograder.channels.batch import grade_folder
+    from lab2a.autograder.grading.grade import GraderError, Limits
 
     out = Path(args.csv or Path(args.notebook) / "grades.csv")
     limits = Limits(timeout=args.timeout, memory=int(args.memory * 2 ** 30))
@@ -100,7 +100,7 @@ def _classroom(args) -> int:
     demo = _course_tool("demo")
     if demo is None:
         return 2
-    from lab2a.autograder.classroom import export, graded_checks
+    from lab2a.autograder.channels.classroom import export, graded_checks
 
     out = export(demo.REPOSITORY, Path(args.dir).resolve())
     print(f"wrote the GitHub Classroom template to {out}/: lab2a.ipynb, the lab2a package without solutions or "
@@ -124,7 +124,7 @@ def _demo(args) -> int:
 
 def _autograde(args) -> int:
     """nbgrader autograde, after making every submission gradeable; run from the course folder."""
-    from lab2a.autograder import nbgrader_course
+    from lab2a.autograder.channels.nbgrader import course as nbgrader_course
 
     course = Path.cwd()
     if not (course / "nbgrader_config.py").exists():

@@ -8,8 +8,10 @@ then prints the grade table. (Grading needs no data set: the checks make their o
 import csv
 from pathlib import Path
 
-from lab2a.autograder import nbgrader_course, samples
-from lab2a.autograder.manifest import CHECKS, total_points
+from lab2a.autograder.channels.nbgrader import course as nbgrader_course
+
+from lab2a.autograder.channels import samples
+from lab2a.autograder.checks.manifest import CHECKS, total_points
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 

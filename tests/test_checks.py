@@ -414,8 +414,9 @@ def test_batches_not_moved_to_the_device_fail_the_device_check(edit, phrase):
 
 
 def test_every_mistake_of_the_training_scenarios_moves_the_losses_far_beyond_the_tolerance():
-    from lab2a.autograder import hidden, training
-    from lab2a.autograder.train_checks import RTOL, TRAJECTORY
+    from lab2a.autograder.private import hidden
+    from lab2a.autograder.judge import training
+    from lab2a.autograder.checks.train import RTOL, TRAJECTORY
     for scenario in (TRAJECTORY, hidden.TRAIN_SCENARIO):
         right = training.epoch_means(training.reference_run(scenario).epochs)
         wrong = [training.epoch_means(training.reference_run(scenario, m).epochs) for m in training.LOOP_MISTAKES]
@@ -595,12 +596,12 @@ def test_the_manifest_defines_every_check_once_with_integer_points():
 
 
 def test_hidden_checks_live_in_their_own_module_and_the_rest_runs_without_it():
-    from lab2a.autograder import hidden
+    from lab2a.autograder.private import hidden
     assert set(hidden.CHECKS) == {c.name for c in CHECKS if not c.visible}
     # a student-facing export leaves hidden.py out: the visible checks must still run
     script = textwrap.dedent("""
         import sys
-        sys.modules["lab2a.autograder.hidden"] = None   # makes `import` of it fail
+        sys.modules["lab2a.autograder.private.hidden"] = None   # makes `import` of it fail
         from lab2a.autograder import available, run_in_process, CHECKS
         assert available() == [c.name for c in CHECKS if c.visible], available()
         try:
@@ -619,7 +620,7 @@ def test_hidden_checks_live_in_their_own_module_and_the_rest_runs_without_it():
 def test_an_endless_forward_in_a_notebook_cell_times_out(monkeypatch):
     # In a notebook (nbgrader's channel) the checks run in the kernel: a timer ends an endless loop.
     import threading
-    from lab2a.autograder import run as run_module
+    from lab2a.autograder.grading import run as run_module
     assert threading.current_thread() is threading.main_thread()
     monkeypatch.setattr(run_module, "NOTEBOOK_TIMEOUT", 1.0)
     endless = filter_source("torch.zeros(taps)", "while True:\n    pass\n")

@@ -12,8 +12,10 @@ import nbformat
 import pytest
 import yaml
 
-from lab2a.autograder import classroom, samples
-from lab2a.autograder.manifest import CHECKS
+from lab2a.autograder.channels import classroom
+
+from lab2a.autograder.channels import samples
+from lab2a.autograder.checks.manifest import CHECKS
 
 from .conftest import ROOT, run_lab2a
 
@@ -63,9 +65,9 @@ def test_template_holds_no_solution_and_no_hidden_test(template):
 
 def test_frozen_runs_replace_the_reference_loop(template):
     # The template's judges read the reference trajectory from JSON and agree with the grader's loop.
-    frozen = json.loads((template / "lab2a" / "autograder" / "frozen_runs.json").read_text())
-    from lab2a.autograder import training
-    from lab2a.autograder.train_checks import TRAJECTORY
+    frozen = json.loads((template / "lab2a" / "autograder" / "judge" / "frozen_runs.json").read_text())
+    from lab2a.autograder.judge import training
+    from lab2a.autograder.checks.train import TRAJECTORY
     for mistake in (None, *training.LOOP_MISTAKES):
         run = training.reference_run(TRAJECTORY, mistake)
         stored = frozen[training._key(TRAJECTORY, mistake)]

@@ -6,13 +6,13 @@ import textwrap
 
 import pytest
 
-from lab2a.autograder.confine import abi_version
+from lab2a.autograder.sandbox.confine import abi_version
 
 pytestmark = pytest.mark.skipif(abi_version() < 6, reason="needs Linux Landlock ABI 6 (kernel 6.12 or newer)")
 
 PROBE = textwrap.dedent("""
     import os, subprocess, sys
-    from lab2a.autograder.confine import confine
+    from lab2a.autograder.sandbox.confine import confine
     inside, outside, victim, abi = sys.argv[1:5]
     print(confine(inside, int(abi)))
 

@@ -19,12 +19,12 @@ import numpy as np
 import pytest
 
 from lab2a.autograder import CHECKS, available, run_judge, run_probe
-from lab2a.autograder import transport
-from lab2a.autograder.grade import _verdict
-from lab2a.autograder.confine import abi_version
-from lab2a.autograder.isolate import Outcome
-from lab2a.autograder.prelude import SETUP, namespace as prelude_namespace
-from lab2a.autograder.submission import definitions_of, read
+from lab2a.autograder.sandbox import transport
+from lab2a.autograder.grading.grade import _verdict
+from lab2a.autograder.sandbox.confine import abi_version
+from lab2a.autograder.grading.isolate import Outcome
+from lab2a.autograder.sandbox.prelude import SETUP, namespace as prelude_namespace
+from lab2a.autograder.grading.submission import definitions_of, read
 
 from . import submissions as S
 from .conftest import ROOT, run_lab2a
@@ -333,7 +333,7 @@ def test_a_report_that_cannot_be_written_exits_2(tmp_path):
 def test_grade_without_the_hidden_checks_exits_2(tmp_path):
     script = (
         "import sys\n"
-        "sys.modules['lab2a.autograder.hidden'] = None\n"
+        "sys.modules['lab2a.autograder.private.hidden'] = None\n"
         "from lab2a.cli import main\n"
         f"sys.exit(main(['grade', {str(S.RELEASE)!r}]))\n")
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, cwd=tmp_path)
@@ -466,7 +466,7 @@ def test_the_release_itself_is_read_as_two_stub_cells():
 
 
 def test_the_worker_is_a_module_of_the_installed_package():
-    # the grader starts `python -m lab2a.autograder.worker` from an empty folder: it must be importable so
-    result = subprocess.run([sys.executable, "-s", "-c", "import lab2a.autograder.worker"], capture_output=True,
+    # the grader starts `python -m lab2a.autograder.sandbox.worker` from an empty folder: it must be importable so
+    result = subprocess.run([sys.executable, "-s", "-c", "import lab2a.autograder.sandbox.worker"], capture_output=True,
                             text=True, timeout=120, cwd=ROOT.parent)
     assert result.returncode == 0, result.stderr

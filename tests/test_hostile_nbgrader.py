@@ -10,9 +10,11 @@ import sys
 import nbformat
 import pytest
 
-from lab2a.autograder import intake, nbgrader_course
-from lab2a.autograder.confine import abi_version
-from lab2a.autograder.manifest import CHECKS, total_points
+from lab2a.autograder.channels.nbgrader import intake
+
+from lab2a.autograder.channels.nbgrader import course as nbgrader_course
+from lab2a.autograder.sandbox.confine import abi_version
+from lab2a.autograder.checks.manifest import CHECKS, total_points
 
 from . import submissions as S
 from .conftest import ROOT

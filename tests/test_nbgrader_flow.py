@@ -5,8 +5,10 @@ import csv
 import nbformat
 import pytest
 
-from lab2a.autograder import nbgrader_course, samples
-from lab2a.autograder.manifest import CHECKS, total_points
+from lab2a.autograder.channels.nbgrader import course as nbgrader_course
+
+from lab2a.autograder.channels import samples
+from lab2a.autograder.checks.manifest import CHECKS, total_points
 
 from .conftest import ROOT, run_lab2a
 
@@ -137,7 +139,7 @@ def test_only_the_graded_code_runs_while_grading(course):
 
 
 def test_the_rule_for_cells_the_student_added():
-    from lab2a.autograder.autograde_cells import runs_while_grading
+    from lab2a.autograder.channels.nbgrader.autograde_cells import runs_while_grading
 
     def added(source):
         return runs_while_grading(nbformat.v4.new_code_cell(source))

@@ -14,7 +14,7 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from lab2a import solutions
-from lab2a.autograder.manifest import CHECKS
+from lab2a.autograder.checks.manifest import CHECKS
 
 from .conftest import ROOT
 

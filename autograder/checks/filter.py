@@ -11,11 +11,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from . import student
-from .cases import Case, judge_cases, probe_cases
-from .compare import DIAGNOSIS_FACTOR, TOLERANCE, error_report, largest_error, location, scaled_cause
-from .oracle import CAUSAL, MISTAKES
-from .verdict import Unusable, Verdict, failed, passed
+from lab2a.autograder.sandbox import student
+from lab2a.autograder.checks.cases import Case, judge_cases, probe_cases
+from lab2a.autograder.judge.compare import DIAGNOSIS_FACTOR, TOLERANCE, error_report, largest_error, location, scaled_cause
+from lab2a.autograder.judge.oracle import CAUSAL, MISTAKES
+from lab2a.autograder.judge.verdict import Unusable, Verdict, failed, passed
 
 N = 32000  # the lab's clips: 1 s at 32 kHz
 

@@ -6,8 +6,8 @@ import signal
 import threading
 import warnings
 
-from .registry import implementation, run_judge, run_probe
-from .verdict import StudentError, Verdict, failed
+from lab2a.autograder.checks.registry import implementation, run_judge, run_probe
+from lab2a.autograder.judge.verdict import StudentError, Verdict, failed
 
 
 def verdict_for_error(name: str, error: BaseException) -> Verdict:

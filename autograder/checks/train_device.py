@@ -13,9 +13,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from . import student, training
-from .training import Scenario
-from .verdict import StudentError, Verdict, failed, passed
+from lab2a.autograder.sandbox import student
+
+from lab2a.autograder.judge import training
+from lab2a.autograder.judge.training import Scenario
+from lab2a.autograder.judge.verdict import StudentError, Verdict, failed, passed
 
 SCENARIO = Scenario(seed=7, pairs=10, length=16, batch_size=4, n_epochs=2)
 

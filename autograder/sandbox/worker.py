@@ -1,4 +1,4 @@
-"""The isolated runner's worker: `python -m lab2a.autograder.worker --fd N --memory BYTES`.
+"""The isolated runner's worker: `python -m lab2a.autograder.sandbox.worker --fd N --memory BYTES`.
 
 A separate process, started by isolate.py, that runs the student's code. After its imports it says it is
 ready, then reads a job (JSON on stdin: the cells to run and the checks to probe), and sends one message
@@ -124,7 +124,7 @@ def probe(name: str, namespace: dict, registry, StudentError) -> dict:
 
 
 def main(argv=None) -> None:
-    options = argparse.ArgumentParser(prog="python -m lab2a.autograder.worker")
+    options = argparse.ArgumentParser(prog="python -m lab2a.autograder.sandbox.worker")
     options.add_argument("--fd", type=int, required=True, help="the result pipe's file descriptor")
     options.add_argument("--memory", type=int, default=4 << 30, help="address-space limit in bytes")
     options.add_argument("--max-message", type=int, default=64 << 20)
@@ -147,9 +147,13 @@ def main(argv=None) -> None:
     except RuntimeError:
         pass
 
-    from lab2a.autograder import prelude, registry, transport
-    from lab2a.autograder.confine import confine
-    from lab2a.autograder.verdict import StudentError
+    from lab2a.autograder.sandbox import prelude
+
+    from lab2a.autograder.checks import registry
+
+    from lab2a.autograder.sandbox import transport
+    from lab2a.autograder.sandbox.confine import confine
+    from lab2a.autograder.judge.verdict import StudentError
 
     channel = Channel(args.fd, transport.encode, args.max_message)
     channel.send({"ready": True, "confinement": confine(os.getcwd())})

@@ -18,8 +18,8 @@ by 1e-2 * scale on most cases and by at least 7e-4 * scale on every visible one 
 
 import numpy as np
 
-from .oracle import CAUSAL, MISTAKES
-from .verdict import describe_error
+from lab2a.autograder.judge.oracle import CAUSAL, MISTAKES
+from lab2a.autograder.judge.verdict import describe_error
 
 TOLERANCE = {"float32": 1e-5, "float64": 1e-12}
 DIAGNOSIS_FACTOR = 10  # a mistake is recognised when it explains the output to 10x the tolerance

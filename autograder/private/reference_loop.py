@@ -5,7 +5,7 @@ trajectory can be recognised. Grader-only: a student-facing copy gets frozen res
 
 import torch
 
-from .training import Run, Scenario, loader, loss_fn, model, optimizer, parameters
+from lab2a.autograder.judge.training import Run, Scenario, loader, loss_fn, model, optimizer, parameters
 
 
 def run(s: Scenario, mistake: str | None = None) -> Run:

@@ -14,10 +14,10 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from .grade import grade, ungradeable
-from .intake import Choice, choose
-from .isolate import Limits
-from .manifest import CHECKS
+from lab2a.autograder.grading.grade import grade, ungradeable
+from lab2a.autograder.channels.nbgrader.intake import Choice, choose
+from lab2a.autograder.grading.isolate import Limits
+from lab2a.autograder.checks.manifest import CHECKS
 
 
 def submissions(folder: Path) -> list[tuple[str, Choice]]:

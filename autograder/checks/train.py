@@ -11,9 +11,11 @@ import numbers
 import numpy as np
 import torch
 
-from . import student, training
-from .training import LOOP_MISTAKES, SUMMARY_MISTAKES, Scenario, epoch_means, reference_run
-from .verdict import Verdict, failed, passed
+from lab2a.autograder.sandbox import student
+
+from lab2a.autograder.judge import training
+from lab2a.autograder.judge.training import LOOP_MISTAKES, SUMMARY_MISTAKES, Scenario, epoch_means, reference_run
+from lab2a.autograder.judge.verdict import Verdict, failed, passed
 
 # Trajectory tolerance. The student's loop runs the same float32 operations on the same batches in the
 # same order as the reference, so losses and parameters agree to the bit, or to ~1e-6 when conv kernels

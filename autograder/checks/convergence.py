@@ -7,9 +7,9 @@ is not the causal filter of its taps.
 import numpy as np
 import torch
 
-from . import student
-from .oracle import CAUSAL
-from .verdict import Unusable, Verdict, failed, passed
+from lab2a.autograder.sandbox import student
+from lab2a.autograder.judge.oracle import CAUSAL
+from lab2a.autograder.judge.verdict import Unusable, Verdict, failed, passed
 
 CONVERGENCE_SEED, CONVERGENCE_TAPS, CLIPS, LENGTH = 61, 8, 16, 1024
 STEPS, LR = 40, 0.25

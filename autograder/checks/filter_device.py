@@ -13,11 +13,11 @@ failing correct code.
 import torch
 from torch.overrides import TorchFunctionMode
 
-from . import student
-from .cases import probe_case
-from .compare import judge_output
-from .filter_checks import N, noise_case
-from .verdict import StudentError, Verdict, describe_error, failed, passed, skipped
+from lab2a.autograder.sandbox import student
+from lab2a.autograder.checks.cases import probe_case
+from lab2a.autograder.judge.compare import judge_output
+from lab2a.autograder.checks.filter import N, noise_case
+from lab2a.autograder.judge.verdict import StudentError, Verdict, describe_error, failed, passed, skipped
 
 META_TAPS, META_SHAPE = 81, (4, 1, 1000)
 CPU_TENSOR = "a tensor inside forward is created on the CPU: create it with device=x.device (and dtype=x.dtype)"

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from . import student
-from .compare import TOLERANCE, judge_output, scale, usable_values
-from .verdict import StudentError, Verdict, failed, passed
+from lab2a.autograder.sandbox import student
+from lab2a.autograder.judge.compare import TOLERANCE, judge_output, scale, usable_values
+from lab2a.autograder.judge.verdict import StudentError, Verdict, failed, passed
 
 
 @dataclass(frozen=True)

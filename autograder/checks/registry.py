@@ -5,13 +5,17 @@ runs in the grader's process on that data only. An isolated runner calls run_pro
 process and run_judge in its own.
 """
 
-from . import convergence_checks, filter_checks, filter_device_checks, train_checks, train_device_checks
-from .manifest import CHECKS as MANIFEST, check
-from .student import seeded
-from .verdict import Unusable, Verdict, failed
+from lab2a.autograder.checks import convergence as convergence_checks
+from lab2a.autograder.checks import filter as filter_checks
+from lab2a.autograder.checks import filter_device as filter_device_checks
+from lab2a.autograder.checks import train as train_checks
+from lab2a.autograder.checks import train_device as train_device_checks
+from lab2a.autograder.checks.manifest import CHECKS as MANIFEST, check
+from lab2a.autograder.sandbox.student import seeded
+from lab2a.autograder.judge.verdict import Unusable, Verdict, failed
 
 try:
-    from . import hidden
+    from lab2a.autograder.private import hidden
 except ImportError:  # a student-facing export, without the hidden checks
     hidden = None
 

@@ -12,13 +12,12 @@ import shutil
 import tomllib
 from pathlib import Path
 
-from .manifest import CHECKS
-from .training import freeze_runs
-from .train_checks import TRAJECTORY
+from lab2a.autograder.checks.manifest import CHECKS
+from lab2a.autograder.judge.training import freeze_runs
+from lab2a.autograder.checks.train import TRAJECTORY
 
 # Modules of lab2a.autograder that a student's copy must not have, or does not need.
-GRADER_ONLY = {"hidden.py", "reference_loop.py", "samples.py", "nbgrader_course.py", "feedback.py",
-               "autograde_cells.py", "grading_kernel.py", "intake.py", "batch.py", "classroom.py"}
+GRADER_ONLY = {"private", "nbgrader", "samples.py", "batch.py", "classroom.py"}
 COMMAND_FILES = ("__init__.py", "cli.py")  # of lab2a/, what a student's `lab2a` command needs
 TORCH = "torch==2.13.0"  # the CPU wheel, from PyTorch's CPU index below
 CPU_INDEX = "https://download.pytorch.org/whl/cpu"
@@ -107,7 +106,7 @@ def export(repository: Path, dest: Path) -> Path:
                     ignore=shutil.ignore_patterns("__pycache__", "*.pt", "*.json", "*_examples"))
     shutil.copytree(repository / "autograder", package / "autograder",
                     ignore=shutil.ignore_patterns("__pycache__", *GRADER_ONLY))
-    freeze_runs([TRAJECTORY], package / "autograder" / "frozen_runs.json")
+    freeze_runs([TRAJECTORY], package / "autograder" / "judge" / "frozen_runs.json")
     shutil.copy(repository / "release" / "lab2a" / "lab2a.ipynb", dest / "lab2a.ipynb")
     (dest / "requirements.txt").write_text(requirements(repository))
     (dest / "README.md").write_text(README.format(points=sum(c.points for c in graded_checks())))

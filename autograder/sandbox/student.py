@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .verdict import StudentError, Unusable
+from lab2a.autograder.judge.verdict import StudentError, Unusable
 
 FILTER = "ConvolutionalFilter"
 TRAIN = "train"

@@ -30,8 +30,8 @@ from pathlib import Path
 
 import lab2a
 
-from . import transport
-from .submission import StudentCell, definitions_of
+from lab2a.autograder.sandbox import transport
+from lab2a.autograder.grading.submission import StudentCell, definitions_of
 
 
 class GraderError(RuntimeError):
@@ -141,7 +141,7 @@ class Worker:
         self.folder = tempfile.mkdtemp(prefix="lab2a-grade-")
         result_read, result_write = os.pipe()
         out_read, out_write = os.pipe()
-        command = [sys.executable, *_python_flags(), "-m", "lab2a.autograder.worker", "--fd", str(result_write),
+        command = [sys.executable, *_python_flags(), "-m", "lab2a.autograder.sandbox.worker", "--fd", str(result_write),
                    "--memory", str(limits.memory), "--max-message", str(limits.max_message)]
         try:
             self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=out_write, stderr=out_write,

@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from . import intake
+from lab2a.autograder.channels.nbgrader import intake
 
 ASSIGNMENT = "lab2a"
 HIDDEN_MARKERS = ("BEGIN HIDDEN TESTS", "END HIDDEN TESTS", 'check_in_notebook("hidden_',

@@ -2,10 +2,10 @@
 can't be tuned to the visible ones. A student-facing export leaves this module out; the registry
 then runs the visible checks only."""
 
-from .cases import judge_cases, probe_cases
-from .filter_checks import N, noise_case
-from .train_checks import judge_trajectory, probe_trajectory
-from .training import Scenario
+from lab2a.autograder.checks.cases import judge_cases, probe_cases
+from lab2a.autograder.checks.filter import N, noise_case
+from lab2a.autograder.checks.train import judge_trajectory, probe_trajectory
+from lab2a.autograder.judge.training import Scenario
 
 FILTER_CASES = (
     noise_case(33, (3, 1, 4000), 901, ", with the module in float64 too (module.double())", dtype="float64"),

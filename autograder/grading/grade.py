@@ -11,14 +11,14 @@ import contextlib
 
 import torch
 
-from . import isolate
-from .isolate import GraderError, Limits
-from .manifest import CHECKS
-from .registry import available, run_judge
-from .report import Report, TestResult
-from .run import verdict_for_error
-from .submission import SOLUTION_CELLS, Submission, read
-from .verdict import StudentError
+from lab2a.autograder.grading import isolate
+from lab2a.autograder.grading.isolate import GraderError, Limits
+from lab2a.autograder.checks.manifest import CHECKS
+from lab2a.autograder.checks.registry import available, run_judge
+from lab2a.autograder.grading.report import Report, TestResult
+from lab2a.autograder.grading.run import verdict_for_error
+from lab2a.autograder.grading.submission import SOLUTION_CELLS, Submission, read
+from lab2a.autograder.judge.verdict import StudentError
 
 _MEMORY_SIGNS = ("MemoryError", "can't allocate memory", "Cannot allocate memory", "out of memory",
                  "not enough memory", "std::bad_alloc")

@@ -29,8 +29,8 @@ def _exit_refused(status=0):
 def start(shell) -> None:
     if os.environ.get("NBGRADER_EXECUTION") != "autograde":
         return
-    from .confine import confine
-    from .prelude import namespace
+    from lab2a.autograder.sandbox.confine import confine
+    from lab2a.autograder.sandbox.prelude import namespace
 
     folder = os.getcwd()  # nbgrader starts the kernel in the folder of the notebook it grades
     os.environ["TMPDIR"] = folder

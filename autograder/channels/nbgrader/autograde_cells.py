@@ -10,7 +10,7 @@ source stays as it was, so the feedback shows the whole notebook.
 
 from nbgrader.preprocessors import NbGraderPreprocessor
 
-from .submission import SOLUTION_CELLS, defines, only_definitions, without_magics
+from lab2a.autograder.grading.submission import SOLUTION_CELLS, defines, only_definitions, without_magics
 
 SKIP_TAG = "skip-execution"
 RUN_WHILE_GRADING = ("gpu_check",)   # instructor cells that are not graded but check the student's code

@@ -117,7 +117,7 @@ def reference_run(s: Scenario, mistake: str | None = None) -> Run:
     student-facing copy, which must not contain a complete training loop (see freeze_runs).
     """
     try:
-        from .reference_loop import run
+        from lab2a.autograder.private.reference_loop import run
     except ImportError:
         frozen = json.loads(FROZEN_RUNS.read_text())[_key(s, mistake)]
         return Run([[tuple(batch) for batch in epoch] for epoch in frozen["epochs"]],

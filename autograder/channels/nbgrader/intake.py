@@ -22,7 +22,7 @@ from pathlib import Path
 
 import nbformat
 
-from .submission import read
+from lab2a.autograder.grading.submission import read
 
 NOTEBOOK = "lab2a.ipynb"
 KEPT_SUFFIX = ".unreadable"             # the student's file, when a stand-in takes its place

@@ -7,10 +7,10 @@ gradebook.db. Grading needs no data set: the checks make their own inputs.
 
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 from nbgrader.converters import Autograde
-from nbgrader.preprocessors import ClearHiddenTests, GetGrades
+from nbgrader.preprocessors import ClearHiddenTests, Execute, GetGrades
 
-from lab2a.autograder.channels.nbgrader.autograde_cells import RunOnlyGradedCode
-from lab2a.autograder.channels.nbgrader.feedback import ClearHiddenTracebacks
+from lab2a.autograder.channels.nbgrader.autograde import GradeInSandbox
+from lab2a.autograder.channels.nbgrader.feedback import KeepStudentMarkersOut
 
 c = get_config()  # noqa: F821 (provided by traitlets when nbgrader loads this file)
 
@@ -25,27 +25,18 @@ c.CourseDirectory.db_url = "sqlite:///gradebook.db"
 # The student's stub in every solution region.
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 
-# While grading, nbgrader runs what `lab2a grade` runs: the solution cells, the student's cells of
-# definitions and the test cells; the lab's own cells (data, training, plots) are left unexecuted
-# (RunOnlyGradedCode), so they cost no time and an endless loop can only cost the checks.
-c.Autograde.autograde_preprocessors = [RunOnlyGradedCode,
-                                       *Autograde.class_traits()["autograde_preprocessors"].default()]
-
-# Each kernel autograde starts, before the notebook's first cell (validate's are left as they are):
-# the student's code may write files only inside its submission folder and can't signal nbgrader
-# (Linux Landlock, where the system has it), os._exit is refused, files are capped at 256 MiB, and the
-# setup's names come from the grader's copy. See grading_kernel.py.
-c.Execute.extra_arguments = [
-    "--IPKernelApp.exec_lines=import lab2a.autograder.channels.nbgrader.grading_kernel as _grading; "
-    "_grading.start(get_ipython()); del _grading"]
-
-# Time limit per cell: a check stops the student's code after 20 s itself (an endless loop then fails
-# that check only); 60 s leaves room for the check's own work and for a solution cell's top level.
-c.Execute.timeout = 60
+# Grading: nbgrader's Execute is replaced by the sandboxed grader (autograder/channels/nbgrader/
+# autograde.py). No kernel starts and the student's code never runs in nbgrader's process: the
+# notebook's cells run in a confined worker, every verdict is decided by the grader, and each test cell's
+# output is written from it, so `nbgrader autograde lab2a` gives exactly `lab2a grade`'s points.
+c.Autograde.autograde_preprocessors = [
+    GradeInSandbox if step is Execute else step for step in Autograde.class_traits()["autograde_preprocessors"].default()]
+c.GradeInSandbox.timeout = 20       # seconds per cell and per check
+c.GradeInSandbox.memory_gib = 4     # address space for the student's code
 
 # A deleted test cell is put back (and graded) instead of leaving the cell to manual grading.
 c.OverwriteCells.add_missing_cells = True
 
-# Feedback that reaches students must not contain the hidden tests: nbgrader's default keeps them in the
-# source, and a failed hidden cell's traceback quotes them.
-c.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTracebacks, ClearHiddenTests, CSSHTMLHeaderPreprocessor]
+# Feedback that reaches students must not contain the hidden tests (nbgrader's default keeps them), and
+# a student's cell quoting nbgrader's hidden-test marker must not stop their feedback.
+c.GenerateFeedback.preprocessors = [GetGrades, KeepStudentMarkersOut, ClearHiddenTests, CSSHTMLHeaderPreprocessor]

@@ -1,18 +1,20 @@
-"""The checks that grade ConvolutionalFilter and train, shared by every grading channel.
+"""The autograder of Lab 2A: one set of checks behind every channel.
 
-Each check has two halves: run_probe(name, namespace) -> dict runs the student's code in the student's
-process and returns plain data; run_judge(name, data) -> Verdict compares that data with a float64
-oracle in the grader's process. run_in_process does both; check_in_notebook is the nbgrader test
-cell's call. The manifest (CHECKS) defines every check's task, points and visibility.
+  checks/    the manifest (points, parts) and every check: what it asks the student's code, how it judges
+  judge/     the float64 oracle, comparisons and diagnoses, reference training runs, verdicts
+  private/   what no student may see: the hidden checks, the reference training loop, the grading key
+  sandbox/   the only code loaded beside the student's: the worker, its operations, the confinement
+  grading/   the grader's process: reading a notebook, running it in the sandbox, the report
+  channels/  thin adapters: the notebook's test cells, nbgrader, `lab2a grade FOLDER`, Classroom
+
+Importing this package imports nothing else: the sandbox's worker imports lab2a.autograder.sandbox
+only, so no grader-side module is ever in the student's process.
 """
 
-from lab2a.autograder.checks.manifest import CHECKS, Check, check, total_points
-from lab2a.autograder.checks.registry import available, run_judge, run_probe
-from lab2a.autograder.grading.run import check_in_notebook, run_in_process, verdict_for_error
-from lab2a.autograder.judge.verdict import StudentError, Verdict
 
-__all__ = [
-    "CHECKS", "Check", "check", "total_points", "available",
-    "run_probe", "run_judge", "run_in_process", "check_in_notebook", "verdict_for_error",
-    "StudentError", "Verdict",
-]
+def __getattr__(name: str):
+    # `from lab2a.autograder import check_in_notebook`, as the notebook's test cells say, loads it on demand
+    if name == "check_in_notebook":
+        from lab2a.autograder.channels.notebook import check_in_notebook
+        return check_in_notebook
+    raise AttributeError(f"module 'lab2a.autograder' has no attribute {name!r}")

@@ -1,7 +1,6 @@
 """The `lab2a` command: one subcommand per job, each a thin shell over the part that does it."""
 
 import argparse
-import json
 import shutil
 import sys
 from pathlib import Path
@@ -28,7 +27,8 @@ def _data(args) -> int:
 
 def _grading(args, hidden: bool) -> int:
     """grade and check: the table on stdout, the JSON report to --json. Exit codes: see the --help texts."""
-    from lab2a.autograder.grading.grade import GraderError, Limits, grade
+    from lab2a.autograder.grading.grade import grade
+    from lab2a.autograder.grading.session import GraderError, Limits
 
     limits = Limits(timeout=args.timeout, memory=int(args.memory * 2 ** 30))
     try:
@@ -36,6 +36,8 @@ def _grading(args, hidden: bool) -> int:
     except GraderError as error:
         print(f"lab2a {args.command}: the grader could not run: {error}", file=sys.stderr)
         return 2
+    if report.sandbox and not report.confined:
+        _unconfined_warning(args.command, report.sandbox)
     text = report.table(width=max(80, min(120, shutil.get_terminal_size((100, 24)).columns)))
     summary = (f"Score: {report.score} / {report.max_score}" if hidden else
                f"Visible checks: {report.score} / {report.max_score} points. "
@@ -56,6 +58,12 @@ def _grading(args, hidden: bool) -> int:
     return 0 if report.all_passed else 1
 
 
+def _unconfined_warning(command: str, sandbox: dict) -> None:
+    said = "; ".join(f"{k}: {v}" for k, v in sandbox.items() if k != "confined" and str(v).startswith("not"))
+    print(f"lab2a {command}: WARNING: the student's code was not fully confined on this system ({said}). Grade "
+          f"submissions you don't trust on Linux 5.13 or newer; README, 'Grading safely'.", file=sys.stderr)
+
+
 def _grade(args) -> int:
     if Path(args.notebook).is_dir():
         return _grade_folder(args)
@@ -65,7 +73,7 @@ def _grade(args) -> int:
 def _grade_folder(args) -> int:
     """lab2a grade FOLDER: every submission in parallel, one CSV."""
     from lab2a.autograder.channels.batch import grade_folder
-    from lab2a.autograder.grading.grade import GraderError, Limits
+    from lab2a.autograder.grading.session import GraderError, Limits
 
     out = Path(args.csv or Path(args.notebook) / "grades.csv")
     limits = Limits(timeout=args.timeout, memory=int(args.memory * 2 ** 30))
@@ -74,6 +82,9 @@ def _grade_folder(args) -> int:
     except (GraderError, FileNotFoundError) as error:
         print(f"lab2a grade: the grader could not run: {error}", file=sys.stderr)
         return 2
+    unconfined = next((r.sandbox for r in reports.values() if r.sandbox and not r.confined), None)
+    if unconfined:
+        _unconfined_warning("grade", unconfined)
     width = max(len(student) for student in reports)
     for student in sorted(reports):
         print(f"  {student:{width}s}  {reports[student].score:>3d} / {reports[student].max_score}")
@@ -144,6 +155,9 @@ def _autograde(args) -> int:
     for student in ungraded:
         print(f"  {student}: nbgrader left no graded notebook (its log above says why, e.g. a crashed kernel); "
               f"`lab2a grade submitted/{student}/lab2a/lab2a.ipynb` grades it in isolation", file=sys.stderr)
+    unconfined = nbgrader_course.unconfined(course)
+    if unconfined:
+        _unconfined_warning("autograde", unconfined)
     return 1 if ungraded or result.returncode else 0
 
 

@@ -14,10 +14,10 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from lab2a.autograder.grading.grade import grade, ungradeable
 from lab2a.autograder.channels.nbgrader.intake import Choice, choose
-from lab2a.autograder.grading.isolate import Limits
 from lab2a.autograder.checks.manifest import CHECKS
+from lab2a.autograder.grading.grade import grade, unreadable
+from lab2a.autograder.grading.session import Limits
 
 
 def submissions(folder: Path) -> list[tuple[str, Choice]]:
@@ -30,7 +30,7 @@ def submissions(folder: Path) -> list[tuple[str, Choice]]:
 
 def _grade_one(folder: Path, choice: Choice, limits: Limits):
     if choice.path is None:
-        return ungradeable(folder, choice.problem, limits=limits)
+        return unreadable(folder, choice.problem, hidden=True, limits=limits)
     report = grade(choice.path, hidden=True, limits=limits)
     if choice.note:
         report.notes.insert(0, choice.note)

@@ -16,7 +16,7 @@ from lab2a.autograder.checks.manifest import CHECKS
 from lab2a.autograder.judge.training import freeze_runs
 from lab2a.autograder.checks.train import TRAJECTORY
 
-# Modules of lab2a.autograder that a student's copy must not have, or does not need.
+# What of lab2a.autograder a student's copy must not have (private/), or does not need (the TA's channels).
 GRADER_ONLY = {"private", "nbgrader", "samples.py", "batch.py", "classroom.py"}
 COMMAND_FILES = ("__init__.py", "cli.py")  # of lab2a/, what a student's `lab2a` command needs
 TORCH = "torch==2.13.0"  # the CPU wheel, from PyTorch's CPU index below

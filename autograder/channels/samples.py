@@ -64,7 +64,7 @@ SAMPLES = {
         "convolutional_filter": lambda code: replace(code, "size = 2 ** (n + self.taps - 2).bit_length()", "size = n"),
     }, _tamper),
     "deleted_test": Sample("correct, with a test cell deleted (put back before grading)", {}, _delete_test),
-    "exits": Sample("forward calls os._exit (refused while grading: it would end nbgrader's kernel)", {
+    "exits": Sample("forward calls os._exit: each check that calls it is lost, the rest is graded", {
         "convolutional_filter": lambda code: replace(
             code, "        n = x.shape[-1]\n", "        import os\n        os._exit(1)\n"),
     }),

@@ -1,15 +1,22 @@
-"""A filter case: taps and an input made from a fixed seed, run through the student's filter (probe
-side) and compared with the oracle (judge side). Both sides build the inputs from the case alone, so
-the judge never relies on inputs echoed back by the student's process."""
+"""Filter cases: taps and inputs made here from a seed and the grading key, sent to the student's filter,
+and its outputs compared with the float64 oracle here.
+
+A Run is one ConvolutionalFilter called on its cases in turn, as training calls one module batch
+after batch: a filter that keeps state between calls is right on the first case only.
+
+The key: `lab2a check` (students, CI) uses the public key 0, so its inputs can be reproduced by anyone;
+grading uses the course's private key (private/key.py), so answers computed ahead of time for the
+public inputs are worth nothing.
+"""
 
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
-from lab2a.autograder.sandbox import student
 from lab2a.autograder.judge.compare import TOLERANCE, judge_output, scale, usable_values
-from lab2a.autograder.judge.verdict import StudentError, Verdict, failed, passed
+from lab2a.autograder.judge.verdict import Failed, data_of
+
+PUBLIC_KEY = 0
 
 
 @dataclass(frozen=True)
@@ -21,50 +28,74 @@ class Case:
     impulses: tuple = ()   # indices of unit impulses in an otherwise zero input; () for Gaussian noise
     dtype: str = "float32"
 
-    def inputs(self) -> tuple[np.ndarray, np.ndarray]:
+    def inputs(self, key: int = PUBLIC_KEY) -> tuple[np.ndarray, np.ndarray]:
         """(taps h, input x), both of the case's dtype."""
-        h = np.random.default_rng([self.seed, 1]).standard_normal(self.taps).astype(self.dtype)
+        h = np.random.default_rng([self.seed, 1, key]).standard_normal(self.taps).astype(self.dtype)
         if self.impulses:
             x = np.zeros(self.shape, self.dtype)
             for index in self.impulses:
                 x[index] = 1
         else:
-            x = np.random.default_rng([self.seed, 2]).standard_normal(self.shape).astype(self.dtype)
+            x = np.random.default_rng([self.seed, 2, key]).standard_normal(self.shape).astype(self.dtype)
         return h, x
 
 
-def probe_case(namespace: dict, case: Case, device: str = "cpu") -> dict:
-    """The student's output for the case, as plain data; an error in forward is reported, not raised."""
-    module = student.make_filter(namespace, case.taps)
-    dtype = getattr(torch, case.dtype)
-    if dtype != torch.float32 or device != "cpu":
-        module = student.call(f"{student.FILTER}.to", module.to, device=device, dtype=dtype) or module
-    h, x = case.inputs()
-    student.set_taps(module, h)
-    try:
-        # outputs only: without an autograd graph, a loop over the taps of a lab-sized batch keeps no copies
-        with torch.no_grad():
-            return student.summary(student.forward(module, torch.from_numpy(x).to(device)))
-    except StudentError as error:
-        return student.error_data(error)
+@dataclass(frozen=True)
+class Run:
+    """One module, its taps those of the first case, called on each case's input in turn."""
+    cases: tuple
+
+    def __post_init__(self):
+        if len({(c.taps, c.dtype) for c in self.cases}) != 1:
+            raise ValueError("the cases of a run share one module: the same number of taps and dtype")
 
 
-def probe_cases(namespace: dict, cases: tuple, device: str = "cpu") -> dict:
-    return {"cases": [probe_case(namespace, case, device) for case in cases]}
+def noise_case(taps: int, shape: tuple, seed: int, note: str = "", dtype: str = "float32") -> Case:
+    what = f"With {taps} random tap{'s' if taps > 1 else ''} and a random {dtype} input of shape {shape}{note}"
+    return Case(what, taps, shape, seed, dtype=dtype)
 
 
-def judge_cases(cases: tuple, data: dict, success: str) -> Verdict:
-    results = data.get("cases")
-    if not isinstance(results, list) or len(results) != len(cases) or not all(isinstance(r, dict) for r in results):
-        return failed("the check's data from your notebook is incomplete: run the check again.")
-    inputs = [case.inputs() for case in cases]
-    # every case's usable output, to tell apart mistakes that explain one output equally well
+def outputs_of(ask, run: Run, key: int, device: str = "cpu") -> list[tuple[Case, dict, np.ndarray, np.ndarray]]:
+    """(case, what the filter returned, h, x) per case of the run; the cases after an exception get it too."""
+    first = run.cases[0]
+    h, _ = first.inputs(key)
+    inputs = [case.inputs(key)[1] for case in run.cases]
+    data = data_of(ask("filter_calls", taps=first.taps, h=h, calls=[{"x": x} for x in inputs], dtype=first.dtype,
+                       device=device))
+    calls = data.get("calls")
+    if not isinstance(calls, list) or not calls or not all(isinstance(c, dict) for c in calls):
+        raise Failed("the filter's outputs did not come back from your notebook.", "error")
+    results = []
+    for i, (case, x) in enumerate(zip(run.cases, inputs)):
+        got = calls[min(i, len(calls) - 1)]
+        results.append((case, got.get("output") if "error" not in got else {"error": got["error"]}, h, x))
+    return results
+
+
+def judge_runs(ask, runs, key: int, device: str = "cpu") -> None:
+    """Fails (Failed) with the first wrong output of these runs, its size and place and its likely cause."""
+    judge_outcomes(runs, [outcome for run in runs for outcome in outputs_of(ask, run, key, device)])
+
+
+def judge_outcomes(runs, outcomes: list) -> None:
+    """judge_runs, on the outcomes outputs_of gave for these runs."""
+    # every usable output, to tell apart mistakes that explain one output equally well
     usable = [(i, values, h, x, TOLERANCE[case.dtype] * scale(h, x))
-              for i, (case, got, (h, x)) in enumerate(zip(cases, results, inputs))
-              if (values := usable_values(got, x, case.dtype)) is not None]
-    for i, (case, got, (h, x)) in enumerate(zip(cases, results, inputs)):
-        others = [other[1:] for other in usable if other[0] != i]
-        problem = judge_output(case.what, got, h, x, case.dtype, others)
-        if problem:
-            return failed(problem)
-    return passed(success)
+              for i, (case, got, h, x) in enumerate(outcomes)
+              if isinstance(got, dict) and (values := usable_values(got, x, case.dtype)) is not None]
+    position = 0
+    for run in runs:
+        right_before = False
+        for call, case in enumerate(run.cases):
+            _, got, h, x = outcomes[position]
+            others = [other[1:] for other in usable if other[0] != position]
+            position += 1
+            if not isinstance(got, dict):
+                raise Failed(f"{case.what}: forward's output did not come back from your notebook.", "error")
+            if "error" in got:
+                got = {"where": got["error"].get("where", "forward"), **got["error"]}
+            problem = judge_output(case.what, got, h, x, case.dtype, others,
+                                   stateful=right_before and call > 0)
+            if problem:
+                raise Failed(problem)
+            right_before = True

@@ -1,67 +1,35 @@
-"""The visible checks of ConvolutionalFilter: structure, outputs, impulse responses, gradient.
+"""The checks of ConvolutionalFilter: structure and side effects, outputs, impulse responses, gradient,
+devices.
 
 The lab's definition: ConvolutionalFilter(taps) has an int `taps` and an nn.Parameter `filter` of
 shape (taps,); forward(x) maps any (..., N) input to y[..., n] = sum_k filter[k] * x[..., n-k], with
-x[..., m] = 0 for m < 0, in x's shape, dtype and device, and leaves x unchanged.
+x[..., m] = 0 for m < 0, in x's shape, dtype and device; it changes neither x nor its taps and keeps
+no state between calls.
+
+Each part is a function (ask, key, memo) that returns when the part passes and raises Failed with the
+student's message when it does not; ask(operation, **args) runs an operation of sandbox/ops.py on the
+student's code and returns its answer.
 """
 
-import numbers
-
 import numpy as np
-import torch
-from torch import nn
 
-from lab2a.autograder.sandbox import student
-from lab2a.autograder.checks.cases import Case, judge_cases, probe_cases
-from lab2a.autograder.judge.compare import DIAGNOSIS_FACTOR, TOLERANCE, error_report, largest_error, location, scaled_cause
+from lab2a.autograder.checks.cases import Case, Run, judge_outcomes, judge_runs, noise_case, outputs_of
+from lab2a.autograder.judge.compare import (DIAGNOSIS_FACTOR, TOLERANCE, error_report, judge_output, largest_error,
+                                            location, scale, scaled_cause, usable_values)
 from lab2a.autograder.judge.oracle import CAUSAL, MISTAKES
-from lab2a.autograder.judge.verdict import Unusable, Verdict, failed, passed
+from lab2a.autograder.judge.verdict import Failed, data_of, describe_error, error_message
 
 N = 32000  # the lab's clips: 1 s at 32 kHz
+FILTER = "ConvolutionalFilter"
 
 
-def noise_case(taps: int, shape: tuple, seed: int, note: str = "", dtype: str = "float32") -> Case:
-    what = f"With {taps} random tap{'s' if taps > 1 else ''} and a random {dtype} input of shape {shape}{note}"
-    return Case(what, taps, shape, seed, dtype=dtype)
-
-
-# ---- structure ---------------------------------------------------------------------------------------
+# ---- structure -------------------------------------------------------------------------------------------
 
 STRUCTURE_TAPS = (81, 1)
-STRUCTURE_INPUT = noise_case(81, (4, 1, 500), seed=51)
-
-
-def _attribute(module: nn.Module, name: str) -> dict:
-    if not hasattr(module, name):
-        return {"present": False}
-    value = getattr(module, name)
-    data = {"present": True, "type": type(value).__name__}
-    if isinstance(value, numbers.Number) and not isinstance(value, bool):
-        data["value"] = float(value)
-    if isinstance(value, torch.Tensor):
-        data.update(is_parameter=isinstance(value, nn.Parameter), shape=list(value.shape),
-                    dtype=student.dtype_name(value.dtype), requires_grad=bool(value.requires_grad),
-                    registered=any(p is value for p in module.parameters()))
-    return data
-
-
-def probe_structure(namespace: dict) -> dict:
-    modules = {taps: student.make_filter(namespace, taps) for taps in STRUCTURE_TAPS}
-    data = {"modules": [{"taps": _attribute(m, "taps"), "filter": _attribute(m, "filter")} for m in modules.values()]}
-    module = modules[STRUCTURE_INPUT.taps]
-    h, x = STRUCTURE_INPUT.inputs()
-    try:
-        student.set_taps(module, h)
-    except Unusable:
-        pass  # the judge reports what is wrong with self.filter
-    tensor = torch.from_numpy(x.copy())
-    student.forward(module, tensor)
-    data["input_after"] = tensor.detach().numpy().copy()
-    return data
 
 
 def _judge_module(taps: int, attrs: dict) -> str | None:
-    name = f"{student.FILTER}({taps})"
+    name = f"{FILTER}({taps})"
     t, f = attrs["taps"], attrs["filter"]
     if not t["present"]:
         return f"{name} has no attribute `taps`: store the number of taps in __init__, self.taps = taps."
@@ -70,7 +38,8 @@ def _judge_module(taps: int, attrs: dict) -> str | None:
     if t["value"] != taps:
         return f"{name}.taps is {t['value']:g}; expected {taps}, the argument."
     if not f["present"]:
-        return f"{name} has no attribute `filter`: store the taps in __init__, self.filter = nn.Parameter(torch.zeros(taps))."
+        return (f"{name} has no attribute `filter`: store the taps in __init__, "
+                f"self.filter = nn.Parameter(torch.zeros(taps)).")
     if not f.get("is_parameter"):
         return (f"{name}.filter is a {f['type']}, not an nn.Parameter: wrap it, self.filter = "
                 f"nn.Parameter(torch.zeros(taps)), so that optimizers and .to(device) see it.")
@@ -79,155 +48,266 @@ def _judge_module(taps: int, attrs: dict) -> str | None:
                 f"__init__, then assign self.filter = nn.Parameter(...).")
     if f["shape"] != [taps]:
         return f"{name}.filter has shape {tuple(f['shape'])}; expected ({taps},), one number per tap."
-    if f["dtype"] != "float32":
-        return f"{name}.filter has dtype {f['dtype']}; expected float32, PyTorch's default, like the lab's data."
+    if not f["dtype"].startswith(("float", "bfloat")):
+        return f"{name}.filter has dtype {f['dtype']}; expected floating-point numbers (float32, PyTorch's default)."
     if not f["requires_grad"]:
         return f"{name}.filter.requires_grad is False: keep it True (nn.Parameter's default) so the taps can learn."
     return None
 
 
-def judge_structure(data: dict) -> Verdict:
-    for taps, attrs in zip(STRUCTURE_TAPS, data["modules"]):
+def attributes(ask, key, memo) -> None:
+    modules = data_of(ask("filter_attributes", taps=list(STRUCTURE_TAPS)))["modules"]
+    for taps, attrs in zip(STRUCTURE_TAPS, modules):
         problem = _judge_module(taps, attrs)
         if problem:
-            return failed(problem)
-    _, x = STRUCTURE_INPUT.inputs()
-    after = np.asarray(data["input_after"])
-    if after.shape != x.shape:
-        return failed(f"forward changed its input's shape from {x.shape} to {after.shape}: "
-                      f"work on a copy or use out-of-place operations.")
-    change, index = largest_error(after, x.astype(np.float64))
-    if change != 0 or not np.isfinite(after).all():
-        return failed(f"forward changed its input: after the call x differs by up to {change:.3g} "
-                      f"(at {location(index, x.shape)}: was {x[index]:.6g}, now {after[index]:.6g}). Don't write into x "
-                      f"(x[..., 0] = 0, x += ..., x.mul_(...)): work on a copy, or use out-of-place operations.")
-    return passed("taps is an int, filter an nn.Parameter of shape (taps,), and forward leaves x unchanged")
+            raise Failed(problem)
 
 
-# ---- outputs ---------------------------------------------------------------------------------------
-
-OUTPUT_CASES = (
-    noise_case(81, (4, 1, N), 101, ", the lab's batches"),
-    noise_case(81, (3, N), 102),
-    noise_case(81, (N,), 103, ", a single clip"),
-    noise_case(81, (2, 3, 1, 1000), 104, ", with an extra leading dimension"),
-    noise_case(1, (2, 1, 500), 105),
-    noise_case(120, (2, 1, 100), 106, ": more taps than samples"),
-)
+SIDE_EFFECTS = (noise_case(81, (4, 1, 500), 51), noise_case(81, (4, 1, 500), 52), noise_case(81, (4, 1, 500), 51))
 
 
-def probe_outputs(namespace: dict) -> dict:
-    return probe_cases(namespace, OUTPUT_CASES)
+def no_side_effects(ask, key, memo) -> None:
+    h, _ = SIDE_EFFECTS[0].inputs(key)
+    inputs = [case.inputs(key)[1] for case in SIDE_EFFECTS]
+    calls = data_of(ask("filter_calls", taps=81, h=h, calls=[{"x": x} for x in inputs]))["calls"]
+    where = "With 81 random taps, forward called three times on one module (inputs of shape (4, 1, 500): A, B, then A again)"
+    for number, (call, x) in enumerate(zip(calls, inputs), start=1):
+        if "error" in call:
+            raise Failed(f"{where}: call {number}: {error_message(call['error'])}")
+        change = call["input_change"]
+        if change != 0:
+            raise Failed(f"{where}: forward changed its input x during call {number} (by up to {change:.3g}). "
+                         f"Don't write into x (x[..., 0] = 0, x += ..., x.mul_(...)): work on a copy, or use "
+                         f"out-of-place operations.")
+        moved, index = largest_error(np.asarray(call["taps_after"]), h.astype(np.float64))
+        if moved != 0:
+            raise Failed(f"{where}: forward changed self.filter during call {number}: tap {index[0]} was "
+                         f"{h[index[0]]:.6g} before and {call['taps_after'][index[0]]:.6g} after. forward must only "
+                         f"read the taps (no self.filter.data = ..., no in-place flip_ or mul_ on the parameter).")
+    first, third = (calls[0].get("output") or {}), (calls[2].get("output") or {})
+    a, b = usable_values(first, inputs[0], "float32"), usable_values(third, inputs[2], "float32")
+    if a is not None and b is not None:
+        limit = TOLERANCE["float32"] * scale(h, inputs[0])
+        error, index = largest_error(b, a)
+        if error > limit:
+            raise Failed(f"{where}: the same input A gave two different outputs, on calls 1 and 3 (they differ by "
+                         f"{error:.3g} at {location(index, a.shape)}; allowed {limit:.2g}). forward keeps something "
+                         f"from one call to the next (the end of the previous input?): compute each output from its "
+                         f"own input only.")
 
 
-def judge_outputs(data: dict) -> Verdict:
-    return judge_cases(OUTPUT_CASES, data, "equal to the causal convolution for K = 1, 81, 120 and inputs "
-                                           "of shape (N,), (B, N), (B, 1, N), (A, B, 1, N)")
+# ---- outputs ---------------------------------------------------------------------------------------------
+
+LAB_BATCHES = (Run((noise_case(81, (4, 1, N), 101, ", the lab's batches"),
+                    noise_case(81, (4, 1, N), 107, ", the lab's batches (a second batch on the same module)"))),)
+OTHER_SHAPES = (Run((noise_case(81, (N,), 103, ", a single clip"), noise_case(81, (3, N), 102),
+                     noise_case(81, (2, 3, 1, 1000), 104, ", with an extra leading dimension"))),
+                Run((noise_case(1, (2, 1, 500), 105),)))
+MORE_TAPS = (Run((noise_case(120, (2, 1, 100), 106, ": more taps than samples"),)),)
 
 
-# ---- impulse responses -----------------------------------------------------------------------------
+def lab_batches(ask, key, memo) -> None:
+    judge_runs(ask, LAB_BATCHES, key)
+
+
+def other_shapes(ask, key, memo) -> None:
+    judge_runs(ask, OTHER_SHAPES, key)
+
+
+def more_taps(ask, key, memo) -> None:
+    judge_runs(ask, MORE_TAPS, key)
+
+
+# ---- impulse responses -----------------------------------------------------------------------------------
 
 _ROWS = range(4)
-IMPULSE_CASES = (
+CAUSAL_IMPULSES = tuple(Run((case,)) for case in (
     Case("With 81 random taps h and a unit impulse at sample 0 of every row of a (4, 1, 400) input "
          "(the output must be h[0], ..., h[80], then zeros)", 81, (4, 1, 400), 201,
          impulses=tuple((b, 0, 0) for b in _ROWS)),
     Case("With 81 random taps and a unit impulse at sample 200 of every row of a (4, 1, 400) input "
          "(the filter is causal: nothing may come out before sample 200)", 81, (4, 1, 400), 202,
-         impulses=tuple((b, 0, 200) for b in _ROWS)),
+         impulses=tuple((b, 0, 200) for b in _ROWS))))
+APART_IMPULSES = tuple(Run((case,)) for case in (
     Case("With 81 random taps and a unit impulse at sample 390 of every row of a (4, 1, 400) input "
          "(the response runs past the end of the row and must not wrap around to its start)", 81, (4, 1, 400), 203,
          impulses=tuple((b, 0, 390) for b in _ROWS)),
     Case("With 81 random taps and a (4, 1, 400) input that is zero except for an impulse at sample 380 "
          "of batch row 1 (only row 1 may respond: rows must not mix)", 81, (4, 1, 400), 204,
-         impulses=((1, 0, 380),)),
-)
+         impulses=((1, 0, 380),))))
 
 
-def probe_impulse(namespace: dict) -> dict:
-    return probe_cases(namespace, IMPULSE_CASES)
+def causal_impulses(ask, key, memo) -> None:
+    judge_runs(ask, CAUSAL_IMPULSES, key)
 
 
-def judge_impulse(data: dict) -> Verdict:
-    return judge_cases(IMPULSE_CASES, data, "impulse responses are the taps, causal, without wrap-around "
-                                            "or mixing of batch rows")
+def apart_impulses(ask, key, memo) -> None:
+    judge_runs(ask, APART_IMPULSES, key)
 
 
-# ---- gradient --------------------------------------------------------------------------------------
+# ---- gradient --------------------------------------------------------------------------------------------
 
 GRADIENT_CASE = noise_case(81, (3, 1, 2000), 301)
 GRADIENT_LOSS = "the loss sum(w * forward(x)) with fixed random weights w"
-
-
-def gradient_weights(case: Case) -> np.ndarray:
-    return np.random.default_rng([case.seed, 3]).standard_normal(case.shape).astype(case.dtype)
-
-
-def probe_gradient(namespace: dict, case: Case = GRADIENT_CASE) -> dict:
-    module = student.make_filter(namespace, case.taps)
-    h, x = case.inputs()
-    student.set_taps(module, h)
-    taps = student.taps_tensor(module, case.taps)
-    out = student.forward(module, torch.from_numpy(x))
-    data = {"output": student.summary(out, values=False), "filter_requires_grad": bool(taps.requires_grad)}
-    if not isinstance(out, torch.Tensor) or tuple(out.shape) != x.shape or out.dtype != torch.float32:
-        return data  # the judge says what is wrong with the output
-    loss = (torch.from_numpy(gradient_weights(case)).to(out.dtype) * out).sum()
-    data["output_requires_grad"] = bool(loss.requires_grad)
-    if loss.requires_grad:
-        student.call("the backward pass through ConvolutionalFilter.forward", loss.backward)
-        data["grad"] = None if taps.grad is None else taps.grad.detach().to(torch.float64).reshape(-1).numpy().copy()
-    return data
-
-
 _CUT = ("Stay in torch inside forward: .detach(), .data, .numpy(), .item(), float(...) or torch.tensor(...) "
         "of the taps cut the graph, and a copy of the taps is not the parameter.")
 
 
-def judge_gradient(data: dict, case: Case = GRADIENT_CASE) -> Verdict:
-    out = data["output"]
+def gradient_weights(case: Case, key: int) -> np.ndarray:
+    return np.random.default_rng([case.seed, 3, key]).standard_normal(case.shape).astype(case.dtype)
+
+
+def _gradient_run(ask, key, memo, case: Case = GRADIENT_CASE) -> dict:
+    if "gradient" not in memo:
+        h, x = case.inputs(key)
+        data = data_of(ask("filter_calls", taps=case.taps, h=h,
+                           calls=[{"x": x, "weights": gradient_weights(case, key)}], dtype=case.dtype))
+        memo["gradient"] = data
+    data = memo["gradient"]
+    call = data["calls"][0]
+    if "error" in call and "output" not in call:
+        raise Failed(f"{case.what}: {error_message(call['error'])}")
+    out = call["output"]
     if not out.get("tensor") or tuple(out["shape"]) != case.shape or out["dtype"] != case.dtype:
-        return failed(f"forward returned a {out.get('type')} of shape {tuple(out.get('shape', ()))} and dtype "
-                      f"{out.get('dtype')} for a {case.dtype} input of shape {case.shape}: fix filter_outputs first, "
-                      f"then the gradient can be checked.")
+        raise Failed(f"forward returned a {out.get('type')} of shape {tuple(out.get('shape', ()))} and dtype "
+                     f"{out.get('dtype')} for a {case.dtype} input of shape {case.shape}: fix filter_outputs first, "
+                     f"then the gradient can be checked.")
+    if "error" in call:
+        raise Failed(f"{case.what} and {GRADIENT_LOSS}: {error_message(call['error'])}")
+    return data
+
+
+def gradient_reaches(ask, key, memo, case: Case = GRADIENT_CASE) -> None:
+    data = _gradient_run(ask, key, memo, case)
+    call = data["calls"][0]
     if not data["filter_requires_grad"]:
-        return failed("self.filter does not require a gradient: make it an nn.Parameter "
-                      "(requires_grad is on by default), so the taps can learn.")
-    if not data.get("output_requires_grad"):
-        return failed(f"forward's output does not depend on self.filter through torch operations, so no "
-                      f"gradient can reach the taps. {_CUT}")
-    if data.get("grad") is None:
-        return failed(f"no gradient reached self.filter after loss.backward(): forward does not use the "
-                      f"parameter itself. {_CUT}")
-    got = np.asarray(data["grad"], np.float64)
-    h, x = case.inputs()
-    w = gradient_weights(case)
+        raise Failed("self.filter does not require a gradient: make it an nn.Parameter "
+                     "(requires_grad is on by default), so the taps can learn.")
+    if not call.get("output_requires_grad"):
+        raise Failed(f"forward's output does not depend on self.filter through torch operations, so no "
+                     f"gradient can reach the taps. {_CUT}")
+    if call.get("grad") is None:
+        raise Failed(f"no gradient reached self.filter after loss.backward(): forward does not use the "
+                     f"parameter itself. {_CUT}")
+
+
+def gradient_true(ask, key, memo, case: Case = GRADIENT_CASE) -> None:
+    gradient_reaches(ask, key, memo, case)
+    call = memo["gradient"]["calls"][0]
+    h, x = case.inputs(key)
+    if largest_error(np.asarray(call["taps_after"]), h.astype(np.float64))[0] != 0:
+        raise Failed("forward changed self.filter while it ran, so its gradient is not the gradient of the taps it "
+                     "was given: forward must only read the taps (see filter_structure).")
+    got = np.asarray(call["grad"], np.float64)
+    w = gradient_weights(case, key)
     expected = CAUSAL.gradient(w, x, case.taps)
     if got.shape != expected.shape:
-        return failed(f"the gradient of self.filter has {got.size} numbers; expected {case.taps}.")
+        raise Failed(f"the gradient of self.filter has {got.size} numbers; expected {case.taps}.")
     limit = TOLERANCE[case.dtype] * float(np.sum(np.abs(w)) * np.max(np.abs(x)))
     if largest_error(got, expected)[0] <= limit:
-        return passed("the gradient reaches the taps and equals the true gradient")
+        return
     what = f"With {case.taps} random taps, a random input of shape {case.shape} and {GRADIENT_LOSS}"
     report = error_report(got, expected, limit, place=lambda index, shape: f"tap {index[0]}")
-    return failed(f"{what}: the gradient of the taps is wrong, {report}. Likely cause: {_gradient_cause(got, w, x, case, limit)}.")
+    output_right = judge_output(case.what, call["output"], h, x, case.dtype) is None
+    raise Failed(f"{what}: the gradient of the taps is wrong, {report}. Likely cause: "
+                 f"{_gradient_cause(got, w, x, case, limit, output_right)}.")
 
 
-def _gradient_cause(got: np.ndarray, w: np.ndarray, x: np.ndarray, case: Case, limit: float) -> str:
+def _gradient_cause(got, w, x, case: Case, limit: float, output_right: bool) -> str:
     if np.max(np.abs(got)) <= limit:
         return f"the gradient is zero: the output does not depend on the taps. {_CUT}"
+    if output_right:
+        return ("forward's output is right but its gradient is not: part of the computation reaches the taps in a "
+                f"way autograd can't follow. {_CUT}")
     for mistake in MISTAKES:
         if largest_error(got, mistake.gradient(w, x, case.taps))[0] <= DIAGNOSIS_FACTOR * limit:
-            return f"the gradient is that of another filter, the same mistake as in the outputs: {mistake.cause}"
+            return f"the gradient is that of another filter: {mistake.cause}"
     scaled = scaled_cause(got, CAUSAL.gradient(w, x, case.taps), DIAGNOSIS_FACTOR * limit)
     if scaled:
         return scaled
     return "the gradient doesn't match a common mistake: check that forward computes sum_k filter[k] * x[..., n-k]"
 
 
-CHECKS = {
-    "filter_structure": (probe_structure, judge_structure),
-    "filter_outputs": (probe_outputs, judge_outputs),
-    "filter_impulse": (probe_impulse, judge_impulse),
-    "filter_gradient": (probe_gradient, judge_gradient),
+# ---- devices ---------------------------------------------------------------------------------------------
+
+META_TAPS, META_SHAPE = 81, (4, 1, 1000)
+CPU_TENSOR = "a tensor inside forward is created on the CPU: create it with device=x.device (and dtype=x.dtype)"
+
+
+def _cause_of_error(error: dict) -> str | None:
+    """The device mistake behind an error on the meta device, or None if it isn't one."""
+    text = error["text"].lower()
+    if "alloc" in text and ("memory" in text or "bytes" in text):
+        return None  # an allocation that failed (e.g. alloc_cpu.cpp: "can't allocate memory"): not a device mistake
+    if "numpy" in text:
+        return ("forward converts a tensor to numpy: that only works for CPU tensors (and cuts the gradient). "
+                "Use torch operations throughout")
+    if "item()" in text:
+        return ("forward reads numbers out of a tensor (.item(), float(), int(), .tolist()): that needs the data "
+                "on the CPU. Keep the computation in torch operations")
+    if "cuda" in text:
+        return "a tensor inside forward is created on the GPU ('cuda'): create it with device=x.device"
+    if "cpu" in text or "cannot copy out of meta" in text:
+        return CPU_TENSOR
+    return None
+
+
+def any_device(ask, key, memo) -> None:
+    """Without a GPU, PyTorch's meta device stands in for one: a meta tensor has a shape, a dtype and a
+    device but no data. A tensor forward creates on the CPU then meets the meta input: most operations
+    raise, and the few that don't check devices on meta are caught by watching every torch operation.
+    If some op has no meta implementation, the part passes rather than failing correct code."""
+    data = data_of(ask("filter_meta", taps=META_TAPS, shape=list(META_SHAPE)))
+    left_behind = [name for name, device in data["plain_tensors"] if device != "meta"]
+    stray = (f" self.{left_behind[0]} is a plain tensor attribute, which .to(device) leaves on the CPU: register it "
+             f"with self.register_buffer('{left_behind[0].split('.')[-1]}', ...) or create it in forward with "
+             f"device=x.device." if left_behind else "")
+    if data["filter_device"] != "meta":
+        raise Failed(f"after module.to(device), self.filter is still on {data['filter_device']}: make it an "
+                     f"nn.Parameter, which .to(device) moves to the GPU with the module.")
+    where = " (tested with PyTorch's meta device: module.to('meta') and an input on 'meta')"
+    error = data.get("error")
+    if error:
+        cause = _cause_of_error(error)
+        if cause:
+            raise Failed(f"forward fails on a device other than the CPU{where}: {cause}.{stray} "
+                         f"The error: {describe_error(error['where'], error['kind'], error['text'])}")
+        no_meta_kernel = error["kind"] == "NotImplementedError" and "meta" in error["text"].lower()
+        if not no_meta_kernel:  # not a device problem (forward not written yet, a bug of its own)
+            raise Failed(describe_error(error["where"], error["kind"], error["text"]))
+    if data["mixes"]:
+        raise Failed(f"{CPU_TENSOR}. It meets the input, on another device, in torch's {data['mixes'][0]}{where}.{stray}")
+    if error:
+        return  # an op without a meta implementation, and no CPU tensor met the input before it
+    out = data["output"]
+    if not out.get("tensor"):
+        raise Failed(f"forward returned a {out.get('type')}, not a torch.Tensor{where}.")
+    if out["device"] != "meta":
+        raise Failed(f"forward returned its output on {out['device']}, not on the input's device{where}: "
+                     f"{CPU_TENSOR}.{stray}")
+    if out["dtype"] != "float32":
+        raise Failed(f"forward returned {out['dtype']} for a float32 input{where}: keep the input's dtype.")
+
+
+CUDA_RUN = Run((noise_case(81, (4, 1, N), 401, ", on the GPU"),))
+
+
+def on_gpu(ask, key, memo) -> None:
+    if not data_of(ask("cuda_available"))["cuda"]:
+        raise Failed("no GPU on this machine (torch.cuda.is_available() is False): the GPU check did not run "
+                     "(it is informational, worth 0 points)", "skipped")
+    outcomes = outputs_of(ask, CUDA_RUN, key, device="cuda")
+    for case, got, _, _ in outcomes:
+        if got.get("tensor") and not str(got.get("device", "")).startswith("cuda"):
+            raise Failed(f"{case.what}: forward returned its output on {got['device']}, not on the GPU. {CPU_TENSOR}.")
+    judge_outcomes((CUDA_RUN,), outcomes)
+
+
+PARTS = {
+    "filter_structure": {"attributes": attributes, "no side effects": no_side_effects},
+    "filter_outputs": {"lab batches": lab_batches, "other shapes": other_shapes, "more taps than samples": more_taps},
+    "filter_impulse": {"causal": causal_impulses, "no wrap-around or mixing": apart_impulses},
+    "filter_gradient": {"reaches the taps": gradient_reaches, "true gradient": gradient_true},
+    "filter_device": {"any device": any_device},
+    "filter_cuda": {"gpu": on_gpu},
 }

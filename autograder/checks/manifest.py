@@ -1,8 +1,11 @@
-"""The points manifest: every check of the lab, its task, its points and whether students see it.
+"""The points manifest: every check of the lab, its task, whether students see it, and its parts with
+their integer points.
 
-The one place points are defined: nbgrader's test cells, the command-line scores and GitHub Classroom
-all derive theirs from CHECKS. Hidden checks run the same kind of test on inputs students never see;
-their code lives in hidden.py, which a student-facing export leaves out.
+The one place points are defined: nbgrader's test cells, `lab2a grade` and `lab2a check`, GitHub
+Classroom and every export derive theirs from CHECKS (a test keeps the notebook's test cells equal).
+The lab's own case (N = 32000, K = 81, batches of (B, 1, N)) carries most of a check's points; a
+corner case (more taps than samples, float64) costs at most one. Hidden checks run the same kind
+of test on inputs students never see; their code lives in private/.
 """
 
 from dataclasses import dataclass
@@ -11,38 +14,76 @@ TASKS = ("filter", "train")
 
 
 @dataclass(frozen=True)
-class Check:
-    name: str         # identifier, as passed to run_in_process / check_in_notebook
-    task: str         # "filter" (ConvolutionalFilter) or "train" (the training loop)
+class Part:
+    name: str
     points: int
+    what: str         # one line, for students: what passing this part shows
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str         # identifier, as in the test cell's grade_id test_<name> and check_in_notebook(name, ...)
+    task: str         # "filter" (ConvolutionalFilter) or "train" (the training loop)
     visible: bool     # False: hidden from students until grading
     description: str  # one line, for students
+    parts: tuple
+
+    @property
+    def points(self) -> int:
+        return sum(part.points for part in self.parts)
+
+    @property
+    def test_cell(self) -> str:
+        """The grade_id of the notebook cell where this check stands."""
+        return "gpu_check" if self.points == 0 else f"test_{self.name}"
 
 
 CHECKS = (
-    Check("filter_structure", "filter", 2, True,
-          "taps is the int given, filter is an nn.Parameter of shape (taps,), and forward leaves its input unchanged"),
-    Check("filter_outputs", "filter", 4, True,
-          "outputs equal the causal convolution for 1, 81 and more taps than samples, on inputs of shape (N,), "
-          "(B, N), (B, 1, N) and (A, B, 1, N), in the input's shape and dtype"),
-    Check("filter_impulse", "filter", 2, True,
-          "impulse responses: the taps then zeros, causal, no wrap-around, no mixing of batch rows"),
-    Check("filter_gradient", "filter", 2, True,
-          "the gradient of a loss reaches the taps and equals the true gradient"),
-    Check("filter_device", "filter", 2, True,
-          "forward works on the input's device: nothing inside it is pinned to the CPU (tested on PyTorch's meta device)"),
-    Check("filter_cuda", "filter", 0, True,
-          "informational: the filter on a GPU, when there is one"),
-    Check("hidden_filter", "filter", 2, False,
-          "hidden: more filter cases (other sizes and shapes, float64)"),
-    Check("train_trajectory", "train", 3, True,
-          "train returns one mean loss per epoch, equal to a reference loop's, and trains the model the same way"),
-    Check("train_device", "train", 1, True,
-          "train moves every batch (x and y) to the given device"),
-    Check("filter_convergence", "filter", 2, True,
-          "your ConvolutionalFilter, trained by a reference loop, reaches the least-squares optimum"),
-    Check("hidden_train", "train", 2, False,
-          "hidden: train on another model, data set, optimizer and loss"),
+    Check("filter_structure", "filter", True,
+          "taps is the int given, filter an nn.Parameter of shape (taps,); forward has no side effects", (
+              Part("attributes", 1, "taps is the int given and filter an nn.Parameter of shape (taps,) among the "
+                                    "module's parameters"),
+              Part("no side effects", 1, "forward leaves its input and self.filter unchanged and keeps nothing "
+                                         "from one call to the next"))),
+    Check("filter_outputs", "filter", True,
+          "outputs equal the causal convolution, in the input's shape and dtype", (
+              Part("lab batches", 2, "81 taps on the lab's batches, shape (4, 1, 32000)"),
+              Part("other shapes", 1, "81 taps on inputs of shape (N,), (B, N) and (A, B, 1, N), and a single tap"),
+              Part("more taps than samples", 1, "120 taps on 100 samples"))),
+    Check("filter_impulse", "filter", True,
+          "impulse responses: the taps then zeros, causal, no wrap-around, no mixing of batch rows", (
+              Part("causal", 1, "an impulse gives the taps from its sample on, and nothing before it"),
+              Part("no wrap-around or mixing", 1, "a response running past the end does not wrap to the start, "
+                                                  "and batch rows do not mix"))),
+    Check("filter_gradient", "filter", True,
+          "the gradient of a loss reaches the taps and equals the true gradient", (
+              Part("reaches the taps", 1, "loss.backward() gives self.filter a gradient"),
+              Part("true gradient", 1, "that gradient equals the true one"))),
+    Check("filter_device", "filter", True,
+          "forward works on the input's device: nothing inside it is pinned to the CPU", (
+              Part("any device", 2, "forward runs on PyTorch's meta device and returns its output there"),)),
+    Check("filter_cuda", "filter", True,
+          "informational: the filter on a GPU, when there is one", (
+              Part("gpu", 0, "forward runs on the GPU and its outputs are right there"),)),
+    Check("hidden_filter", "filter", False,
+          "hidden: more filter cases (other sizes and shapes, float64)", (
+              Part("sizes", 1, "other numbers of taps and input shapes"),
+              Part("corners", 1, "float64 modules and inputs, and more taps than samples"))),
+    Check("train_trajectory", "train", True,
+          "train trains the model as a reference loop does and returns one mean loss per epoch", (
+              Part("training", 2, "after train, the model's parameters equal the reference loop's"),
+              Part("epoch losses", 1, "train returns the mean of each epoch's batch losses, as the reference loop "
+                                      "computes them"))),
+    Check("train_device", "train", True,
+          "train moves every batch (x and y) to the given device", (
+              Part("device", 1, "every batch, x and y, is moved to the device before use"),)),
+    Check("filter_convergence", "filter", True,
+          "your ConvolutionalFilter, trained by a reference loop, reaches the least-squares optimum", (
+              Part("convergence", 2, "trained step by step by the grader, it reaches the best filter's loss"),)),
+    Check("hidden_train", "train", False,
+          "hidden: train on another model, data set, optimizer and loss", (
+              Part("training", 1, "after train, the model's parameters equal the reference loop's"),
+              Part("epoch losses", 1, "train returns the mean of each epoch's batch losses"))),
 )
 
 BY_NAME = {check.name: check for check in CHECKS}

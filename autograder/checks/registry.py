@@ -1,31 +1,32 @@
-"""Check names to their probe and judge, and the two halves run by name.
+"""Every check's parts by name, and running a check: each part in turn, its points from the manifest.
 
-probe(namespace) -> dict runs in the student's process and returns plain data; judge(data) -> Verdict
-runs in the grader's process on that data only. An isolated runner calls run_probe in the student's
-process and run_judge in its own.
+A part is a function (ask, key, memo) -> None that raises Failed when the student's code is wrong;
+ask(operation, **args) runs one operation of sandbox/ops.py on the student's code (in the sandbox, or
+in the student's own kernel for check_in_notebook) and returns its answer. A part that can't finish
+(the sandbox timed out, its process ended) is an error worth 0; after a timeout the check's remaining
+parts are not run, so one endless loop costs one check's time limit.
 """
 
-from lab2a.autograder.checks import convergence as convergence_checks
-from lab2a.autograder.checks import filter as filter_checks
-from lab2a.autograder.checks import filter_device as filter_device_checks
-from lab2a.autograder.checks import train as train_checks
-from lab2a.autograder.checks import train_device as train_device_checks
+from lab2a.autograder.checks import convergence, filter, train
 from lab2a.autograder.checks.manifest import CHECKS as MANIFEST, check
-from lab2a.autograder.sandbox.student import seeded
-from lab2a.autograder.judge.verdict import Unusable, Verdict, failed
+from lab2a.autograder.judge.verdict import Failed, PartResult, Verdict
 
 try:
     from lab2a.autograder.private import hidden
-except ImportError:  # a student-facing export, without the hidden checks
+except ImportError:  # a student's kit, without the hidden checks
     hidden = None
 
-IMPLEMENTATIONS = {
-    **filter_checks.CHECKS, **filter_device_checks.CHECKS,
-    **train_checks.CHECKS, **train_device_checks.CHECKS, **convergence_checks.CHECKS,
-    **(hidden.CHECKS if hidden else {}),
-}
-_unlisted = set(IMPLEMENTATIONS) - {c.name for c in MANIFEST}
-assert not _unlisted, f"checks missing from the manifest: {_unlisted}"
+IMPLEMENTATIONS = {**filter.PARTS, **train.PARTS, **convergence.PARTS, **(hidden.PARTS if hidden else {})}
+for _name, _parts in IMPLEMENTATIONS.items():
+    assert list(_parts) == [p.name for p in check(_name).parts], f"{_name}: its parts differ from the manifest's"
+
+
+class StepFailed(Exception):
+    """The sandbox could not answer: kind "timeout", "ended" (its process died), "protocol" or "disk"."""
+
+    def __init__(self, kind: str, message: str):
+        super().__init__(message)
+        self.kind, self.message = kind, message
 
 
 def available() -> list[str]:
@@ -33,30 +34,32 @@ def available() -> list[str]:
     return [c.name for c in MANIFEST if c.name in IMPLEMENTATIONS]
 
 
-def implementation(name: str):
-    """(probe, judge) of the check; KeyError for an unknown name or a hidden check left out of this copy."""
+def implementation(name: str) -> dict:
     check(name)  # an unknown name: KeyError listing the checks
     if name not in IMPLEMENTATIONS:
         raise KeyError(f"the check {name!r} is hidden: its code is not part of this copy of the autograder")
     return IMPLEMENTATIONS[name]
 
 
-def run_probe(name: str, namespace: dict) -> dict:
-    """The student's half. Student exceptions propagate as StudentError; unusable definitions (a missing
-    name, a wrong signature) come back as {"problem": message}."""
-    probe, _ = implementation(name)
-    try:
-        with seeded(0):  # the student's random initial taps, the same on every run
-            return probe(namespace)
-    except Unusable as problem:
-        return {"problem": str(problem)}
-
-
-def run_judge(name: str, data) -> Verdict:
-    """The grader's half, on plain data only."""
-    _, judge = implementation(name)
-    if not isinstance(data, dict):
-        return failed(f"{name}: the check received no usable data from your notebook.")
-    if "problem" in data:
-        return failed(str(data["problem"]))
-    return judge(data)
+def run_check(name: str, ask, key: int) -> Verdict:
+    """Every part of the check, in the manifest's order; never raises for the student's sake."""
+    parts, memo, stopped = [], {}, None
+    functions = implementation(name)
+    for part in check(name).parts:
+        if stopped:
+            parts.append(PartResult(part.name, 0, part.points, "error", stopped))
+            continue
+        try:
+            functions[part.name](ask, key, memo)
+            parts.append(PartResult(part.name, part.points, part.points, "pass", part.what))
+        except Failed as failure:
+            parts.append(PartResult(part.name, 0, part.points, failure.status, failure.message))
+        except StepFailed as failure:
+            parts.append(PartResult(part.name, 0, part.points, "error", failure.message))
+            if failure.kind == "timeout":
+                stopped = "not run: an earlier part of this check used up its time"
+        except Exception as error:  # noqa: BLE001 (a judge on malformed data must not crash the grade)
+            parts.append(PartResult(part.name, 0, part.points, "error",
+                                    f"the grader could not use what your notebook's code sent back "
+                                    f"({type(error).__name__}: {str(error)[:200]})."))
+    return Verdict(name, tuple(parts))

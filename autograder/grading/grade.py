@@ -1,70 +1,39 @@
-"""Grading a notebook file in isolation: read the student's code (submission.py), run it and the probes
-in a worker process (isolate.py), judge the plain data here (registry.run_judge), and report
-(report.py).
+"""Grading a notebook: its plan (layout.py), the student's cells and the checks' operations in the sandbox
+(session.py), every verdict decided here, in the grader's process (checks/registry.py), and the report.
 
-grade(path) runs every check, hidden ones included; grade(path, hidden=False) the visible ones only
-(`lab2a check`). A bad submission never raises: it is graded, with a message for every check.
-GraderError means the grader itself could not run.
+grade(path) runs every check, hidden ones included, with the course's grading key; grade(path,
+hidden=False) the visible ones with the public key (`lab2a check`). grade_notebook() does the same
+for a notebook already read (nbgrader's preprocessor). A bad submission never raises: it is graded,
+with a message for every check. GraderError means the grader itself could not run.
 """
 
 import contextlib
+import re
+from functools import cache
 
 import torch
 
-from lab2a.autograder.grading import isolate
-from lab2a.autograder.grading.isolate import GraderError, Limits
-from lab2a.autograder.checks.manifest import CHECKS
-from lab2a.autograder.checks.registry import available, run_judge
+from lab2a.autograder.checks.cases import PUBLIC_KEY
+from lab2a.autograder.checks.manifest import CHECKS, check
+from lab2a.autograder.checks.registry import available, run_check
+from lab2a.autograder.grading.layout import SOLUTION_CELLS, Plan, plan, release_notebook
 from lab2a.autograder.grading.report import Report, TestResult
-from lab2a.autograder.grading.run import verdict_for_error
-from lab2a.autograder.grading.submission import SOLUTION_CELLS, Submission, read
-from lab2a.autograder.judge.verdict import StudentError
+from lab2a.autograder.grading.session import CellRun, GraderError, Limits, Session
+from lab2a.autograder.grading.submission import load
+from lab2a.autograder.judge.verdict import Verdict
 
 _MEMORY_SIGNS = ("MemoryError", "can't allocate memory", "Cannot allocate memory", "out of memory",
                  "not enough memory", "std::bad_alloc")
+_UNDEFINED = re.compile(r"name '(\w+)' is not defined|\b(\w+) is not defined: run the notebook cell")
 
 
-def _memory_hint(message: str, limits: Limits) -> str:
-    if any(sign in message for sign in _MEMORY_SIGNS):
-        return (f"Your code tried to allocate too much memory (the grader allows {limits.memory / 2 ** 30:g} GiB). "
-                + message)
-    return message
-
-
-def _strings(value, keys) -> bool:
-    return isinstance(value, dict) and set(value) == set(keys) and all(isinstance(value[k], str) for k in keys)
-
-
-def _verdict(name: str, outcome: isolate.Outcome) -> tuple[str, str]:
-    """(status, message) for one check's outcome; never raises."""
-    kind, value = outcome.kind, outcome.value
+def grading_key() -> int:
     try:
-        if kind == "data":
-            verdict = run_judge(name, value)
-            return verdict.status, verdict.message
-        if kind == "error" and _strings(value, ("where", "kind", "text", "detail")):
-            return "fail", verdict_for_error(name, StudentError(**value)).message
-        if kind == "raised" and _strings(value, ("kind", "text")):
-            return "fail", f"{name}: running your code failed with {value['kind']}: {value['text']}"
-        if kind == "exit" and isinstance(value, str):
-            return "error", (f"your code called {value} during this check, so the check could not finish: "
-                             f"don't call sys.exit() or exit() in your solution.")
-        if kind in ("unsendable", "timeout", "ended", "protocol") and isinstance(value, str):
-            return "error", value
-    except Exception as error:  # a judge on malformed data: the grader's own code must not crash on it
-        return "error", (f"the grader could not use the data your notebook's code produced for this check "
-                         f"({type(error).__name__}: {str(error)[:200]}).")
-    return "error", "the grader could not use what your notebook's code sent back for this check."
-
-
-@contextlib.contextmanager
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # the judges' reference runs: like the worker, and fair to parallel grading
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
+        from lab2a.autograder.private.key import grading_key as key
+    except ImportError:
+        raise GraderError("this copy of the autograder has no grading key (private/): it can only check, not "
+                          "grade") from None
+    return key()
 
 
 def checks_for(hidden: bool, only=None) -> list:
@@ -82,54 +51,128 @@ def checks_for(hidden: bool, only=None) -> list:
     return wanted
 
 
+@cache
+def _release():
+    import nbformat
+
+    path = release_notebook()
+    return None if path is None else nbformat.read(path, as_version=4)
+
+
+@contextlib.contextmanager
+def _one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # the reference runs: like the worker, and fair to parallel grading
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
 def grade(path, hidden: bool = True, limits: Limits = Limits(), only=None) -> Report:
-    """only: the names of the checks to run (default: all of them, or all visible ones)."""
+    """Read and grade a notebook file; only: the names of the checks to run (default: all, or all visible)."""
     checks = checks_for(hidden, only)
-    with isolate.Session(limits) as session:
+    key = grading_key() if hidden else PUBLIC_KEY
+    with Session(limits) as session:
         session.warm()  # the worker imports torch while the notebook is read
-        submission = read(path)
-        if not submission.readable:
-            return _unreadable(path, hidden, submission, checks, limits)
-        result = session.run(list(submission.cells), [c.name for c in checks])
-    return _report(path, hidden, submission, checks, limits, result)
+        notebook, problem = load(path)
+        if problem:
+            return unreadable(path, problem, hidden, limits, checks)
+        return _graded(str(path), notebook, hidden, key, limits, checks, session)
 
 
-def ungradeable(path, problem: str, hidden: bool = True, limits: Limits = Limits()) -> Report:
-    """The report for a submission with nothing to grade (e.g. a folder without its notebook): 0, and why."""
-    return _unreadable(path, hidden, Submission(str(path), problem=problem), checks_for(hidden), limits)
+def grade_notebook(notebook, label: str, hidden: bool = True, limits: Limits = Limits(), only=None) -> Report:
+    """Grade a notebook already read (a dict or nbformat node); label: what the report calls it."""
+    checks = checks_for(hidden, only)
+    key = grading_key() if hidden else PUBLIC_KEY
+    with Session(limits) as session:
+        session.warm()
+        return _graded(label, notebook, hidden, key, limits, checks, session)
 
 
-def _unreadable(path, hidden: bool, submission, checks: list, limits: Limits) -> Report:
+def unreadable(path, problem: str, hidden: bool = True, limits: Limits = Limits(), checks=None) -> Report:
+    """The report for a submission with nothing to grade: 0 points, and why, for every check."""
+    checks = checks if checks is not None else checks_for(hidden)
     return Report(str(path), "all" if hidden else "visible",
                   [TestResult(c.name, c.task, c.visible, 0, c.points, "error",
-                              f"Your notebook could not be read: {submission.problem}") for c in checks],
-                  notes=list(submission.notes), problem=submission.problem, timeout=limits.timeout, memory=limits.memory)
+                              f"Your notebook could not be read: {problem}") for c in checks],
+                  problem=problem, timeout=limits.timeout, memory=limits.memory)
 
 
-def _report(path, hidden: bool, submission, checks: list, limits: Limits, result: isolate.RunResult) -> Report:
-    report = Report(str(path), "all" if hidden else "visible", [], notes=list(submission.notes),
-                    timeout=limits.timeout, memory=limits.memory, confinement=result.confinement)
-    report.cells = [{"name": r.cell.name, "kind": r.cell.kind, "status": "ok" if r.ok else "error",
-                     "message": r.message} for r in result.cells]
-    report.output = result.output.decode("utf-8", "replace")
-    report.output_bytes = result.output_bytes
-
-    # what went wrong with each task's solution cell, to add to that task's failing checks
-    task_notes = {}
-    for r in result.cells:
-        if r.cell.kind == "solution" and not r.ok:
-            task_notes.setdefault(r.cell.task, []).append(r.message)
-    for grade_id in submission.missing:
-        task = SOLUTION_CELLS[grade_id][0]
-        said = [note for note in submission.notes if f"solution cell '{grade_id}'" in note]
-        task_notes.setdefault(task, []).extend(said[:1] or [f"The solution cell '{grade_id}' is missing."])
-
+def _graded(label: str, notebook, hidden: bool, key: int, limits: Limits, checks: list, session: Session) -> Report:
+    steps = plan(notebook, _release(), [c.name for c in checks])
+    verdicts, ran, order = {}, {}, {}
     with _one_thread():
-        for check in checks:
-            status, message = _verdict(check.name, result.outcomes[check.name])
-            message = _memory_hint(message, limits)
-            if status in ("fail", "error") and task_notes.get(check.task):
-                message += " [" + " ".join(task_notes[check.task]) + "]"
-            points = check.points if status == "pass" else 0
-            report.tests.append(TestResult(check.name, check.task, check.visible, points, check.points, status, message))
+        for index, (kind, item) in enumerate(steps.steps):
+            if kind == "cell":
+                if item.problem is None:
+                    ran[item.name] = session.run_cell(CellRun(
+                        item.label, item.filename, [{"line": s.line, "source": s.source} for s in item.statements if s.runs]))
+                order[item.name] = index
+            else:
+                order[item] = index
+                verdicts[item] = run_check(item, session.asker(quiet=not check(item).visible), key)
+    sandbox = dict(session.sandbox or {})
+    output, output_bytes = session.printed()
+    report = Report(label, "all" if hidden else "visible", [], notes=list(steps.notes), timeout=limits.timeout,
+                    memory=limits.memory, sandbox=sandbox, output=output, output_bytes=output_bytes)
+    report.cells = [_cell_entry(cell, ran.get(cell.name)) for cell in steps.cells]
+    task_notes = _task_notes(steps, report.cells)
+    for c in checks:
+        verdict = verdicts[c.name]
+        message = _memory_hint(verdict.message, limits)
+        if verdict.status in ("fail", "error", "partial"):
+            message += _later_definitions(verdict, steps, order, c.name)
+            if task_notes.get(c.task):
+                message += " [" + " ".join(task_notes[c.task]) + "]"
+        report.tests.append(TestResult(c.name, c.task, c.visible, verdict.score, verdict.max_score, verdict.status,
+                                       message, tuple(p.as_dict() for p in verdict.parts)))
     return report
+
+
+def _cell_entry(cell, run: CellRun | None) -> dict:
+    skipped = [{"line": s.line, "statement": s.source.splitlines()[0][:80]} for s in cell.statements if not s.runs]
+    if cell.problem:
+        return {"name": cell.name, "kind": cell.kind, "status": "error", "message": f"{cell.label} {cell.problem}.",
+                "skipped": skipped}
+    problems = []
+    statements = [s for s in cell.statements if s.runs]
+    for index, why in sorted({**(run.failures if run else {}), **(run.skipped if run else {})}.items()):
+        statement = statements[index]
+        text = statement.source.splitlines()[0][:60]
+        problems.append(f"line {statement.line} (`{text}`) {why}")
+    message = (f"{cell.label}: " + "; ".join(problems) + ". The grader skipped those statements and ran the rest."
+               if problems else "")
+    return {"name": cell.name, "kind": cell.kind, "status": "error" if problems else "ok", "message": message,
+            "skipped": skipped}
+
+
+def _task_notes(steps: Plan, cells: list) -> dict:
+    """What went wrong with each task's solution cells, to add to that task's failing checks."""
+    notes = {}
+    for cell, entry in zip(steps.cells, cells):
+        if cell.task and entry["status"] != "ok":
+            notes.setdefault(cell.task, []).append(entry["message"])
+    for gid in steps.missing:
+        task = SOLUTION_CELLS[gid][0]
+        said = [note for note in steps.notes if f"solution cell '{gid}'" in note]
+        notes.setdefault(task, []).extend(said[:1] or [f"The solution cell '{gid}' is missing."])
+    return notes
+
+
+def _later_definitions(verdict: Verdict, steps: Plan, order: dict, name: str) -> str:
+    """A hint when a check failed on a name that a cell below its test cell defines."""
+    missing = {m.group(1) or m.group(2) for m in _UNDEFINED.finditer(verdict.message)}
+    for cell in steps.cells:
+        if order.get(cell.name, -1) > order[name] and missing & cell.defined_names():
+            found = sorted(missing & cell.defined_names())[0]
+            return (f" [{found} is defined in {cell.label}, below this check's test cell: a check sees what is defined "
+                    f"above it, as with Restart & Run All. Move that cell up.]")
+    return ""
+
+
+def _memory_hint(message: str, limits: Limits) -> str:
+    if any(sign in message for sign in _MEMORY_SIGNS):
+        return (f"Your code tried to allocate too much memory (the grader allows {limits.memory / 2 ** 30:g} GiB). "
+                + message)
+    return message

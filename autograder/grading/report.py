@@ -1,24 +1,26 @@
-"""A grading result: per check its points and message, the total, and how the student's cells ran; as JSON
-and as a table for the terminal.
+"""A grading result: per check its points, parts and message, the total, how the student's cells ran and
+what the sandbox enforced; as JSON and as a table for the terminal.
 
-JSON (schema_version 1):
-  {"notebook": path, "checks": "all" | "visible", "problem": null or why the file can't be read,
-   "score": s, "max_score": m,
-   "tests": [{"name", "task", "visible", "score", "max_score", "status", "message"}],
-   "cells": [{"name", "kind", "status": "ok" | "error", "message"}],
+JSON (schema_version 2):
+  {"schema_version": 2, "notebook": path, "checks": "all" | "visible", "problem": null or why the file
+   can't be read, "score": s, "max_score": m,
+   "tests": [{"name", "task", "visible", "score", "max_score", "status", "message",
+              "parts": [{"name", "score", "max_score", "status", "message"}]}],
+   "cells": [{"name", "kind", "status": "ok" | "error", "message", "skipped": [{"line", "statement"}]}],
    "notes": [...], "output": {"bytes": total printed, "kept": the first bytes, as text},
-   "limits": {"timeout_seconds", "memory_bytes", "confinement": what confine.py enforced, or why not}}
-status: "pass" (score = max_score), "fail" (the check ran: the result is wrong, or the student's code
-raised), "error" (the check could not finish: a timeout, the process ended, sys.exit(), an unreadable
-notebook, data the grader could not use), "skipped" (worth 0 points, e.g. no GPU). Only a pass scores.
+   "limits": {"timeout_seconds", "memory_bytes"},
+   "sandbox": {"files", "network", "processes", "memory", "confined"}: what was enforced, in words}
+A check's status: "pass" (every point), "partial" (some), "fail" (none: wrong, or the student's code
+raised), "error" (none: it could not finish, e.g. a timeout or an unreadable notebook), "skipped"
+(worth 0 points and not run here, e.g. no GPU). A part's status: pass, fail, error or skipped.
 """
 
 import json
 import textwrap
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
-SCHEMA_VERSION = 1
-STATUSES = ("pass", "fail", "error", "skipped")
+SCHEMA_VERSION = 2
+STATUSES = ("pass", "partial", "fail", "error", "skipped")
 
 
 @dataclass(frozen=True)
@@ -30,10 +32,16 @@ class TestResult:
     max_score: int
     status: str
     message: str
+    parts: tuple = ()   # PartResult.as_dict() of each part
 
     def __post_init__(self):
         if self.status not in STATUSES:
             raise ValueError(f"status must be one of {STATUSES}, got {self.status!r}")
+
+    def as_dict(self) -> dict:
+        return {"name": self.name, "task": self.task, "visible": self.visible, "score": self.score,
+                "max_score": self.max_score, "status": self.status, "message": self.message,
+                "parts": [dict(p) for p in self.parts]}
 
 
 @dataclass
@@ -41,14 +49,14 @@ class Report:
     notebook: str
     checks: str                                   # "all" (grade) or "visible" (check)
     tests: list                                   # TestResult, in the manifest's order
-    cells: list = field(default_factory=list)     # {"name", "kind", "status", "message"}
+    cells: list = field(default_factory=list)     # {"name", "kind", "status", "message", "skipped"}
     notes: list = field(default_factory=list)
     problem: str | None = None                    # the notebook could not be read: why
     output: str = ""
     output_bytes: int = 0
     timeout: float = 0.0
     memory: int = 0
-    confinement: str = ""
+    sandbox: dict = field(default_factory=dict)   # what confine.py enforced
 
     @property
     def score(self) -> int:
@@ -63,6 +71,10 @@ class Report:
         """Every check worth points passed (informational 0-point checks don't count)."""
         return all(t.status in ("pass", "skipped") or t.max_score == 0 for t in self.tests)
 
+    @property
+    def confined(self) -> bool:
+        return bool(self.sandbox.get("confined"))
+
     def to_dict(self) -> dict:
         return {
             "schema_version": SCHEMA_VERSION,
@@ -71,11 +83,12 @@ class Report:
             "problem": self.problem,
             "score": self.score,
             "max_score": self.max_score,
-            "tests": [asdict(t) for t in self.tests],
+            "tests": [t.as_dict() for t in self.tests],
             "cells": list(self.cells),
             "notes": list(self.notes),
             "output": {"bytes": self.output_bytes, "kept": self.output},
-            "limits": {"timeout_seconds": self.timeout, "memory_bytes": self.memory, "confinement": self.confinement},
+            "limits": {"timeout_seconds": self.timeout, "memory_bytes": self.memory},
+            "sandbox": dict(self.sandbox),
         }
 
     def to_json(self) -> str:
@@ -117,3 +130,15 @@ def _size(count: int) -> str:
     if count < 1_000_000:
         return f"{count / 1000:.1f} kB"
     return f"{count / 1e6:.1f} MB"
+
+
+def check_lines(test: TestResult) -> list[str]:
+    """A check's result for a notebook cell: one line when it passed, else a line per part."""
+    mark = {"pass": "✓", "skipped": "–"}.get(test.status, "✗")
+    if test.status in ("pass", "skipped") or len(test.parts) <= 1:
+        return [f"{mark} {test.name} {test.score}/{test.max_score}: {test.message}"]
+    lines = [f"{mark} {test.name} {test.score}/{test.max_score}"]
+    for part in test.parts:
+        part_mark = {"pass": "✓", "skipped": "–"}.get(part["status"], "✗")
+        lines.append(f"  {part_mark} {part['name']} ({part['score']}/{part['max_score']}): {part['message']}")
+    return lines

@@ -1,8 +1,8 @@
 """Compare the student's numbers with the float64 oracle: tolerance, the largest error and where it is,
 and the likely cause, found by comparing with the known mistakes of oracle.MISTAKES.
 
-Only plain numpy arithmetic: the student's code runs in the same process in a notebook and may have
-replaced numpy's and torch's comparison helpers.
+Only plain numpy arithmetic: in a student's own notebook (check_in_notebook) the student's code runs in
+the same process and may have replaced numpy's and torch's comparison helpers.
 
 Tolerances. Errors are measured against scale = sum_k |h_k| * max_n |x_n|, a bound on every output
 sample. A float32 sum of K products is off by at most ~K * eps32 * sum_k |h_k x_(n-k)| <= K * eps32 *
@@ -70,8 +70,13 @@ def scaled_cause(got: np.ndarray, expected: np.ndarray, near: float) -> str | No
     return None
 
 
+STATE = ("forward keeps something from one call to the next: this module's earlier call was right, this one is "
+         "not. Compute each output from its own input only (x[m] = 0 for m < 0 in every call); don't store the "
+         "end of one input for the next call")
+
+
 def diagnose(got: np.ndarray, h: np.ndarray, x: np.ndarray, limit: float, dtype: str = "float32",
-             others=()) -> str:
+             others=(), stateful: bool = False) -> str:
     """The likely cause of a wrong output, in the student's words. others: (output, h, x, limit) of the
     check's other inputs, to choose between mistakes that explain this output equally well (an impulse at
     sample 0 can't tell correlation from a filter that only uses h[0])."""
@@ -83,6 +88,8 @@ def diagnose(got: np.ndarray, h: np.ndarray, x: np.ndarray, limit: float, dtype:
         candidates = sorted(candidates, key=lambda m: -sum(_explains(m, *other) for other in others))
     if candidates:
         return candidates[0].cause
+    if stateful:
+        return STATE
     expected = CAUSAL.output(h, x)
     if np.max(np.abs(got), initial=0.0) <= near:
         return "your output is all zeros: forward must return the filtered signal"
@@ -127,9 +134,10 @@ def usable_values(got: dict, x: np.ndarray, dtype: str) -> np.ndarray | None:
     return values if values.shape == x.shape and np.isfinite(values).all() else None
 
 
-def judge_output(what: str, got: dict, h: np.ndarray, x: np.ndarray, dtype: str, others=()) -> str | None:
+def judge_output(what: str, got: dict, h: np.ndarray, x: np.ndarray, dtype: str, others=(),
+                 stateful: bool = False) -> str | None:
     """None if the student's output (a student.summary) is right for taps h and input x, else why not.
-    others: as for diagnose."""
+    others: as for diagnose; stateful: the module was called before, and was right then."""
     if "where" in got:
         return f"{what}: " + describe_error(got["where"], got["kind"], got["text"])
     if not got.get("tensor"):
@@ -152,4 +160,5 @@ def judge_output(what: str, got: dict, h: np.ndarray, x: np.ndarray, dtype: str,
     expected = CAUSAL.output(h, x)
     if largest_error(values, expected)[0] <= limit:
         return None
-    return f"{what}: {error_report(values, expected, limit)}. Likely cause: {diagnose(values, h, x, limit, dtype, others)}."
+    cause = diagnose(values, h, x, limit, dtype, others, stateful)
+    return f"{what}: {error_report(values, expected, limit)}. Likely cause: {cause}."

@@ -28,9 +28,15 @@ def circular(x: np.ndarray, d: int) -> np.ndarray:
     return np.roll(x, d, axis=-1)
 
 
-def _flat(shift: Callable[[np.ndarray, int], np.ndarray]):
-    """A shift applied to the batch flattened into one long signal, as torch.roll without dims does."""
-    return lambda x, d: shift(x.reshape(-1), d).reshape(x.shape)
+def _grouped(shift: Callable[[np.ndarray, int], np.ndarray], axis: int):
+    """A shift applied along the rows of x concatenated from `axis` on: axis 0 flattens the whole batch
+    into one long signal (as torch.roll without dims does), axis 1 joins the rows within each index of
+    the first axis (x.reshape(A, -1) on an (A, B, 1, N) input). NaN where that joins no rows."""
+    def signal(x: np.ndarray, d: int) -> np.ndarray:
+        if x.ndim - 1 <= axis or int(np.prod(x.shape[axis:-1])) == 1:
+            return np.full_like(x, np.nan)
+        return shift(x.reshape(x.shape[:axis] + (-1,)), d).reshape(x.shape)
+    return signal
 
 
 @dataclass(frozen=True)
@@ -62,8 +68,9 @@ _CORRELATION = ("this is correlation: the kernel is not flipped. Tap k must mult
 _CENTRED = ("the output is centred, not causal: it uses future samples. Pad K-1 zeros on the left only "
             "(padding='same' or K//2 zeros on both sides centre the kernel)")
 _LEAK = ("rows of the batch leak into each other: the end of one row enters the start of the next. Filter "
-         "along the last axis only, each row on its own (torch.roll without dims=-1 flattens the batch, "
-         "and so does reshaping the batch into one long signal)")
+         "along the last axis only, each row on its own (torch.roll without dims=-1 flattens the batch, and "
+         "so does reshaping the rows into one long signal, e.g. x.reshape(A, -1) on an (A, B, 1, N) input; "
+         "x.reshape(-1, 1, N) keeps every row apart)")
 
 MISTAKES = (
     Filter("wrap-around", _WRAP, lambda x, k, K: circular(x, k)),
@@ -73,8 +80,10 @@ MISTAKES = (
     Filter("centred", _CENTRED, lambda x, k, K: delayed(x, k - K // 2)),
     Filter("centred correlation", _CENTRED + ", and the kernel is not flipped (conv1d correlates: flip the taps)",
            lambda x, k, K: delayed(x, K // 2 - k)),
-    Filter("rows leak", _LEAK, lambda x, k, K: _flat(delayed)(x, k)),
-    Filter("rows leak and wrap", _LEAK, lambda x, k, K: _flat(circular)(x, k)),
+    Filter("rows leak", _LEAK, lambda x, k, K: _grouped(delayed, 0)(x, k)),
+    Filter("rows leak and wrap", _LEAK, lambda x, k, K: _grouped(circular, 0)(x, k)),
+    Filter("rows of an inner axis leak", _LEAK, lambda x, k, K: _grouped(delayed, 1)(x, k)),
+    Filter("rows of an inner axis leak", _LEAK, lambda x, k, K: _grouped(delayed, 2)(x, k)),
     Filter("one late", "the output is one sample late: tap 0 must multiply the current sample x[n], "
                        "tap k the sample x[n-k]", lambda x, k, K: delayed(x, k + 1)),
     Filter("one early", "the output is one sample early: tap k must multiply x[n-k], not x[n-k+1]",

@@ -1,39 +1,82 @@
-"""What a check concludes, and the two ways a student's code stops a check early.
+"""What a check concludes: a result per part (integer points, a status, a message), and the ways a part
+ends early.
 
-StudentError: the student's code raised. Unusable: the student's definitions can't be used as the lab
-defines them (a name is missing, the signature is wrong, an attribute is missing). Both carry only
-strings, so they pickle across the process boundary of an isolated runner.
+A part passes (all its points), fails (none: the answer is wrong, or the student's code raised) or is
+an error (none: it could not finish, e.g. a timeout). A check's status follows from its parts: pass,
+partial (some points), fail, error (no points, something could not finish) or skipped (a 0-point
+check that could not run here, e.g. no GPU).
 """
 
 from dataclasses import dataclass
 
-STATUSES = ("pass", "fail", "skipped")
+PART_STATUSES = ("pass", "fail", "error", "skipped")
+STATUSES = ("pass", "partial", "fail", "error", "skipped")
+
+
+class Failed(Exception):
+    """Ends a part: it scores 0 with this message. status "error": it could not finish (not wrong)."""
+
+    def __init__(self, message: str, status: str = "fail"):
+        super().__init__(message)
+        self.message, self.status = message, status
+
+
+@dataclass(frozen=True)
+class PartResult:
+    name: str
+    score: int
+    max_score: int
+    status: str      # pass, fail, error or skipped
+    message: str     # for the student: on a fail, what was expected, what came out, and why
+
+    def __post_init__(self):
+        if self.status not in PART_STATUSES:
+            raise ValueError(f"status must be one of {PART_STATUSES}, got {self.status!r}")
+
+    def as_dict(self) -> dict:
+        return {"name": self.name, "score": self.score, "max_score": self.max_score, "status": self.status,
+                "message": self.message}
 
 
 @dataclass(frozen=True)
 class Verdict:
-    status: str   # "pass", "fail" or "skipped"
-    message: str  # for the student: on a fail, what was expected, what came out, and why
+    check: str
+    parts: tuple    # PartResult, in the manifest's order
 
-    def __post_init__(self):
-        if self.status not in STATUSES:
-            raise ValueError(f"status must be one of {STATUSES}, got {self.status!r}")
+    @property
+    def score(self) -> int:
+        return sum(p.score for p in self.parts)
+
+    @property
+    def max_score(self) -> int:
+        return sum(p.max_score for p in self.parts)
+
+    @property
+    def status(self) -> str:
+        statuses = {p.status for p in self.parts}
+        if statuses <= {"pass"}:
+            return "pass"
+        if statuses == {"skipped"}:
+            return "skipped"
+        if self.score > 0:
+            return "partial"
+        if self.max_score == 0 and "error" not in statuses and "fail" not in statuses:
+            return "skipped"
+        return "error" if "error" in statuses and "fail" not in statuses else "fail"
 
     @property
     def passed(self) -> bool:
         return self.status == "pass"
 
-
-def passed(message: str) -> Verdict:
-    return Verdict("pass", message)
-
-
-def failed(message: str) -> Verdict:
-    return Verdict("fail", message)
-
-
-def skipped(message: str) -> Verdict:
-    return Verdict("skipped", message)
+    @property
+    def message(self) -> str:
+        """One paragraph: what passed, or each part that did not and why."""
+        if len(self.parts) == 1:
+            return self.parts[0].message
+        if self.status == "pass":
+            return "; ".join(p.message for p in self.parts)
+        lost = [p for p in self.parts if p.status != "pass"]
+        return " ".join(f"[{p.name}, {p.score}/{p.max_score}] {p.message}" for p in lost)
 
 
 def first_line(text: str, limit: int = 300) -> str:
@@ -50,24 +93,35 @@ def describe_error(where: str, kind: str, text: str, detail: str = "") -> str:
     return f"{where} raised {kind}{' ' + detail if detail else ''}" + (f": {said}" if said else "")
 
 
-class StudentError(Exception):
-    """The student's code raised. where: the student's function; detail: how it was called."""
-
-    def __init__(self, where: str, kind: str, text: str, detail: str = ""):
-        super().__init__(where, kind, text, detail)
-        self.where, self.kind, self.text, self.detail = where, kind, text, detail
-
-    @classmethod
-    def wrap(cls, where: str, error: BaseException, detail: str = "") -> "StudentError":
-        return cls(where, type(error).__name__, str(error), detail)
-
-    @property
-    def message(self) -> str:
-        return describe_error(self.where, self.kind, self.text, self.detail)
-
-    def __str__(self) -> str:
-        return self.message
+def _strings(value, keys) -> bool:
+    return isinstance(value, dict) and all(isinstance(value.get(k), str) for k in keys)
 
 
-class Unusable(Exception):
-    """The student's definitions can't be used as the lab defines them; the message says why."""
+def error_message(error) -> str:
+    """The message for an error record {"where", "kind", "text", "detail"} from the sandbox."""
+    if not _strings(error, ("where", "kind", "text")):
+        raise Failed("the grader could not read what your code raised.", "error")
+    return describe_error(error["where"], error["kind"], error["text"], str(error.get("detail", "")))
+
+
+def data_of(answer) -> dict:
+    """The data of a sandbox answer; Failed with the student's message when their code could not
+    give it (a missing definition, an exception, sys.exit(), data that can't be sent)."""
+    if not isinstance(answer, dict):
+        raise Failed("the grader received nothing usable from your notebook's code.", "error")
+    if isinstance(answer.get("data"), dict):
+        return answer["data"]
+    if isinstance(answer.get("problem"), str):
+        raise Failed(answer["problem"])
+    if "error" in answer:
+        raise Failed(error_message(answer["error"]))
+    if isinstance(answer.get("exit"), str):
+        raise Failed(f"your code called {answer['exit']} during this check, so the check could not finish: don't "
+                     f"call sys.exit() or exit() in your solution.", "error")
+    if _strings(answer.get("raised"), ("kind", "text")):
+        raised = answer["raised"]
+        return_text = f": {first_line(raised['text'])}" if raised["text"].strip() else ""
+        raise Failed(f"running your code failed with {raised['kind']}{return_text}")
+    if isinstance(answer.get("unsendable"), str):
+        raise Failed(f"what your code returned could not be sent to the grader: {answer['unsendable']}", "error")
+    raise Failed("the grader could not use what your notebook's code sent back.", "error")

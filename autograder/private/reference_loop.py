@@ -1,11 +1,12 @@
 """The reference training loop, and the mistakes students make in it, run on purpose so that a wrong
-trajectory can be recognised. Grader-only: a student-facing copy gets frozen results instead
-(training.freeze_runs), since this is a complete answer to the training-loop task.
+trajectory can be recognised. Private: it is a complete answer to the lab's first task, so it runs in
+the grader's process only and no student kit holds it (judge/training.py reads frozen runs there).
 """
 
 import torch
 
-from lab2a.autograder.judge.training import Run, Scenario, loader, loss_fn, model, optimizer, parameters
+from lab2a.autograder.judge.training import Run
+from lab2a.autograder.sandbox.scenario import Scenario, loader, loss_fn, model, optimizer, parameters
 
 
 def run(s: Scenario, mistake: str | None = None) -> Run:

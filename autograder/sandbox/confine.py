@@ -1,33 +1,76 @@
-"""Confining the student's code while it is graded: it may write files only inside one folder, and may
-not signal processes outside its own (the grader, nbgrader, other students' kernels).
+"""Confining the process that runs the student's code, before the first line of it runs.
 
-Linux Landlock (kernel 5.13 and newer) does this for an unprivileged process and every process it starts,
-irreversibly: reads stay allowed everywhere (the code needs Python, torch and the data), while creating,
-writing, truncating, renaming or deleting a file outside the folder fails with PermissionError. Signal
-scoping needs Landlock ABI 6 (kernel 6.12). Where Landlock is missing (macOS, older kernels, some
-containers) confine() changes nothing and says so; the other limits (time, memory) still apply.
+The student's process gets what running its code needs and nothing worth stealing or forging:
 
-Used in both channels: the isolated worker of `lab2a grade` confines itself to its scratch folder before it
-runs any student code, and nbgrader's kernels confine themselves to the submission's folder at startup,
-before the notebook's first cell (grading_kernel.py).
+  * files (Linux Landlock, kernel 5.13+): it may read the Python runtime (the interpreter, the
+    standard library, site-packages, the shared libraries loaded) and a few system files, and read
+    and write its own folder; nothing else: not the repository, the grader's modules, the gradebook,
+    a home directory or any submission;
+  * network (seccomp): socket() fails, so no connection of any kind (TCP, UDP, a Unix socket such
+    as Docker's or D-Bus's); Landlock also refuses TCP where the kernel can (ABI 4+);
+  * processes (seccomp): it can start threads but no process (fork, vfork, clone without
+    CLONE_THREAD fail), so nothing it does outlives it; it can signal, trace or read the memory of
+    no other process; system calls that load kernel modules or make namespaces fail too; and it
+    holds no capability, even when the grader runs as root;
+  * memory and files: an address-space limit, files of at most 256 MiB, no core dumps.
+
+confine() returns a Confinement saying, per layer, what holds, so every report says it in plain
+words. Where Linux offers none of it (macOS), nothing is confined and the report says so.
+Everything here is ctypes over Linux system calls: no privileges and no packages are needed.
 """
 
 import ctypes
 import ctypes.util
+import functools
 import os
 import platform
+import resource
+import signal
+import site
+import sys
+import sysconfig
+from dataclasses import asdict, dataclass
+from pathlib import Path
 
-# syscall numbers: the same on every architecture that has Landlock (added after the numbering was unified)
-_CREATE_RULESET, _ADD_RULE, _RESTRICT_SELF = 444, 445, 446
-_CREATE_RULESET_VERSION = 1 << 0
-_RULE_PATH_BENEATH = 1
+MAX_FILE_BYTES = 256 << 20
+
+
+@dataclass
+class Confinement:
+    """What is enforced, in words for a TA; `confined` when files, network and processes all are."""
+    files: str = "not confined"
+    network: str = "not confined"
+    processes: str = "not confined"
+    memory: str = "not limited"
+    confined: bool = False
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@functools.cache
+def _libc():
+    # found once, before confining: find_library may run a compiler, which a confined process can't
+    return ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+
+
+def _errno() -> str:
+    return os.strerror(ctypes.get_errno())
+
+
+# ---- Landlock: files ----------------------------------------------------------------------------------
+
+_CREATE_RULESET, _ADD_RULE, _RESTRICT_SELF = 444, 445, 446   # the same number on every architecture
 _PR_SET_NO_NEW_PRIVS = 38
-
-# filesystem access rights (include/uapi/linux/landlock.h), by the ABI version that introduced them
-_WRITE_FILE, _REMOVE_DIR, _REMOVE_FILE = 1 << 1, 1 << 4, 1 << 5
-_MAKE = sum(1 << bit for bit in range(6, 13))     # char, dir, reg, sock, fifo, block, sym
-_REFER, _TRUNCATE = 1 << 13, 1 << 14                # ABI 2, ABI 3
-_SCOPE_SIGNAL = 1 << 1                              # ABI 6
+_EXECUTE, _WRITE_FILE, _READ_FILE, _READ_DIR = 1 << 0, 1 << 1, 1 << 2, 1 << 3
+_REMOVE = (1 << 4) | (1 << 5)
+_MAKE = sum(1 << bit for bit in range(6, 13))   # char, dir, reg, sock, fifo, block, sym
+_REFER, _TRUNCATE, _IOCTL_DEV = 1 << 13, 1 << 14, 1 << 15   # ABI 2, 3, 5
+_NET_TCP = (1 << 0) | (1 << 1)                              # bind, connect: ABI 4
+_SCOPES = (1 << 0) | (1 << 1)                               # abstract Unix sockets, signals: ABI 6
+_FILE_ONLY = _EXECUTE | _WRITE_FILE | _READ_FILE | _TRUNCATE | _IOCTL_DEV
+_READ = _READ_FILE | _READ_DIR | _EXECUTE
+_DEVICES = ("/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom")
 
 
 class _RulesetAttr(ctypes.Structure):
@@ -40,55 +83,223 @@ class _PathBeneathAttr(ctypes.Structure):
     _fields_ = [("allowed_access", ctypes.c_uint64), ("parent_fd", ctypes.c_int32)]
 
 
-def _libc():
-    return ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
-
-
 def abi_version() -> int:
     """Landlock's ABI version on this machine, 0 where there is none."""
     if platform.system() != "Linux":
         return 0
     try:
-        version = _libc().syscall(_CREATE_RULESET, None, ctypes.c_size_t(0), ctypes.c_uint32(_CREATE_RULESET_VERSION))
+        version = _libc().syscall(_CREATE_RULESET, None, ctypes.c_size_t(0), ctypes.c_uint32(1))
     except (OSError, AttributeError):
         return 0
     return max(version, 0)
 
 
-def confine(folder, abi: int | None = None) -> str:
-    """Allow this process (and what it starts) to write only beneath `folder` (and to devices such as
-    /dev/null), and, where the kernel can, to signal only processes inside the same confinement.
-    Returns one line saying what is enforced; raises nothing. abi: use only what this Landlock ABI
-    version offers (default: this kernel's), as on an older kernel."""
+def runtime_paths() -> list[Path]:
+    """What running Python, torch and numpy needs to read: the interpreter's folders, site-packages,
+    the folders of the shared libraries loaded now, and a few system files (names of users and time
+    zones, fonts for plots)."""
+    prefixes = {os.path.realpath(p) for p in (sys.prefix, sys.exec_prefix, sys.base_prefix, sys.base_exec_prefix)}
+    paths = {path for name, path in sysconfig.get_paths().items() if name not in ("data", "include", "platinclude")}
+    paths.update(site.getsitepackages())
+    # sys.path entries of the runtime (lib-dynload, the zipped stdlib), not the working or the grader's folder
+    paths.update(entry for entry in sys.path if entry and any(
+        os.path.realpath(entry).startswith(prefix + os.sep) for prefix in prefixes))
+    paths.add(os.path.dirname(os.path.realpath(sys.executable)))
+    paths.add(os.path.join(sys.prefix, "pyvenv.cfg"))
+    try:
+        with open("/proc/self/maps") as maps:
+            for line in maps:
+                parts = line.split(maxsplit=5)
+                if len(parts) == 6 and parts[5].startswith("/"):
+                    paths.add(os.path.dirname(parts[5].strip()))
+    except OSError:
+        pass
+    paths.update(("/etc/ld.so.cache", "/etc/localtime", "/usr/share/zoneinfo", "/etc/nsswitch.conf",
+                  "/etc/passwd", "/etc/group", "/usr/lib/locale", "/usr/share/fonts", "/etc/fonts"))
+    return sorted({Path(p).resolve() for p in paths if p and os.path.exists(p)})
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    return path == folder or folder in path.parents
+
+
+def readable_rules(roots, protected) -> list[Path]:
+    """The roots, with every root that contains a protected path replaced by its other entries, so a
+    site-packages holding an installed copy of the grader is readable and the grader in it is not."""
+    rules = []
+    for root in roots:
+        if any(_inside(root, p) for p in protected):
+            continue
+        if not any(_inside(p, root) for p in protected):
+            rules.append(root)
+            continue
+        try:
+            entries = sorted(root.iterdir())
+        except OSError:
+            continue
+        rules.extend(readable_rules(entries, protected))
+    return rules
+
+
+def _add_rule(libc, ruleset: int, path: Path, rights: int) -> None:
+    try:
+        fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
+    except OSError:
+        return  # a path that can't be opened stays unreadable
+    try:
+        rule = _PathBeneathAttr(rights if os.path.isdir(path) else rights & _FILE_ONLY, fd)
+        libc.syscall(_ADD_RULE, ruleset, 1, ctypes.byref(rule), ctypes.c_uint32(0))
+    finally:
+        os.close(fd)
+
+
+def landlock(folder: Path, readable, protected=(), abi: int | None = None) -> tuple[str, str]:
+    """Reads of `readable` (less `protected`), reads and writes in `folder`; no TCP (ABI 4+); no signals
+    or abstract sockets out (ABI 6+). Returns (what holds for files, what it adds for the network)."""
     abi = min(abi_version(), abi or 1 << 30)
     if abi < 1:
-        return "not confined: this system has no Landlock (files outside the folder can be written)"
-    handled = _WRITE_FILE | _REMOVE_DIR | _REMOVE_FILE | _MAKE
-    handled |= _REFER if abi >= 2 else 0
-    handled |= _TRUNCATE if abi >= 3 else 0
-    # The struct grew with the ABI; the kernel refuses fields it doesn't know, so pass only the known part.
-    size = ctypes.sizeof(_RulesetAttr) if abi >= 6 else (16 if abi >= 4 else 8)
-    attr = _RulesetAttr(handled, 0, _SCOPE_SIGNAL if abi >= 6 else 0)
+        return "not confined: this system has no Landlock (Linux 5.13 or newer)", ""
     libc = _libc()
+    fs = _EXECUTE | _WRITE_FILE | _READ_FILE | _READ_DIR | _REMOVE | _MAKE
+    fs |= (_REFER if abi >= 2 else 0) | (_TRUNCATE if abi >= 3 else 0) | (_IOCTL_DEV if abi >= 5 else 0)
+    net = _NET_TCP if abi >= 4 else 0
+    size = ctypes.sizeof(_RulesetAttr) if abi >= 6 else (16 if abi >= 4 else 8)  # the struct grew with the ABI
+    attr = _RulesetAttr(fs, net, _SCOPES if abi >= 6 else 0)
     ruleset = libc.syscall(_CREATE_RULESET, ctypes.byref(attr), ctypes.c_size_t(size), ctypes.c_uint32(0))
     if ruleset < 0:
-        return f"not confined: Landlock refused the rules ({os.strerror(ctypes.get_errno())})"
+        return f"not confined: Landlock refused the rules ({_errno()})", ""
     try:
-        rules = [(os.fspath(folder), handled), ("/dev", _WRITE_FILE | (_TRUNCATE if abi >= 3 else 0))]
-        for path, allowed in rules:
-            fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
-            try:
-                rule = _PathBeneathAttr(allowed, fd)
-                if libc.syscall(_ADD_RULE, ruleset, _RULE_PATH_BENEATH, ctypes.byref(rule), ctypes.c_uint32(0)) < 0:
-                    return f"not confined: Landlock refused the rule for {path} ({os.strerror(ctypes.get_errno())})"
-            finally:
-                os.close(fd)
-        if libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 or libc.syscall(_RESTRICT_SELF, ruleset, ctypes.c_uint32(0)) < 0:
-            return f"not confined: Landlock could not be enforced ({os.strerror(ctypes.get_errno())})"
-    except OSError as error:
-        return f"not confined: {error}"
+        for path in readable_rules(readable, [Path(p).resolve() for p in protected]):
+            _add_rule(libc, ruleset, path, _READ)
+        for device in _DEVICES:
+            _add_rule(libc, ruleset, Path(device), (_READ_FILE | _WRITE_FILE | _TRUNCATE | _IOCTL_DEV) & fs)
+        _add_rule(libc, ruleset, Path(folder), fs)
+        if libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0:
+            return f"not confined: no_new_privs could not be set ({_errno()})", ""
+        if libc.syscall(_RESTRICT_SELF, ruleset, ctypes.c_uint32(0)) < 0:
+            return f"not confined: Landlock could not be enforced ({_errno()})", ""
     finally:
         os.close(ruleset)
-    # (the same words for every folder: a report must not change from one run to the next)
-    signals = "; signals reach only processes started inside the confinement" if abi >= 6 else ""
-    return f"confined (Landlock ABI {abi}): files can be written only inside the code's own folder{signals}"
+    return (f"reads only the Python runtime and its own folder, writes only its own folder (Landlock ABI {abi})",
+            "TCP refused (Landlock)" if net else "")
+
+
+# ---- seccomp: no sockets, no processes, no one else's signals ---------------------------------------------
+
+_NUMBERS = {
+    "x86_64": dict(arch=0xC000003E, socket=41, clone=56, fork=57, vfork=58, clone3=435, kill=62, tkill=200,
+                   tgkill=234, rt_sigqueueinfo=129, rt_tgsigqueueinfo=297, pidfd_send_signal=424, pidfd_open=434,
+                   ptrace=101, process_vm_readv=310, process_vm_writev=311, io_uring_setup=425, init_module=175,
+                   finit_module=313, kexec_load=246, kexec_file_load=320, bpf=321, perf_event_open=298,
+                   userfaultfd=323, unshare=272, setns=308, open_by_handle_at=304, keyctl=250, add_key=248),
+    "aarch64": dict(arch=0xC00000B7, socket=198, clone=220, clone3=435, kill=129, tkill=130, tgkill=131,
+                    rt_sigqueueinfo=138, rt_tgsigqueueinfo=240, pidfd_send_signal=424, pidfd_open=434, ptrace=117,
+                    process_vm_readv=270, process_vm_writev=271, io_uring_setup=425, init_module=105,
+                    finit_module=273, kexec_load=104, kexec_file_load=294, bpf=280, perf_event_open=241,
+                    userfaultfd=282, unshare=97, setns=268, open_by_handle_at=265, keyctl=219, add_key=217),
+}
+_REFUSED = ("socket", "fork", "vfork", "tkill", "pidfd_send_signal", "pidfd_open", "ptrace", "process_vm_readv",
+            "process_vm_writev", "io_uring_setup", "init_module", "finit_module", "kexec_load", "kexec_file_load",
+            "bpf", "perf_event_open", "userfaultfd", "unshare", "setns", "open_by_handle_at", "keyctl", "add_key")
+_OWN_PROCESS_ONLY = ("kill", "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo")   # their first argument: a pid
+_CLONE_THREAD = 0x00010000
+_LD, _JEQ, _JGE, _JSET, _RET = 0x20, 0x15, 0x35, 0x45, 0x06
+_ALLOW, _EACCES, _ENOSYS = 0x7FFF0000, 0x00050000 | 13, 0x00050000 | 38   # SECCOMP_RET_ERRNO | errno
+
+
+class _SockFilter(ctypes.Structure):
+    _fields_ = [("code", ctypes.c_uint16), ("jt", ctypes.c_uint8), ("jf", ctypes.c_uint8), ("k", ctypes.c_uint32)]
+
+
+class _SockFprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_uint16), ("filter", ctypes.POINTER(_SockFilter))]
+
+
+def _filter_program(numbers: dict, pid: int) -> list[tuple]:
+    """The BPF program; each instruction is (code, jump if true, jump if false, k)."""
+    arg0 = 16  # offsetof(struct seccomp_data, args[0]), its low 32 bits on a little-endian machine
+    program = [(_LD, 0, 0, 4), (_JEQ, 1, 0, numbers["arch"]), (_RET, 0, 0, _EACCES),   # another ABI: refused
+               (_LD, 0, 0, 0), (_JGE, 0, 1, 0x40000000), (_RET, 0, 0, _EACCES)]        # x32: refused
+    for name in _REFUSED:
+        if name in numbers:
+            program += [(_JEQ, 0, 1, numbers[name]), (_RET, 0, 0, _EACCES)]
+    # clone3 can't be inspected (its flags are behind a pointer): ENOSYS, and the C library falls back to clone
+    program += [(_JEQ, 0, 1, numbers["clone3"]), (_RET, 0, 0, _ENOSYS)]
+    # clone: threads only
+    program += [(_JEQ, 0, 4, numbers["clone"]), (_LD, 0, 0, arg0), (_JSET, 0, 1, _CLONE_THREAD),
+                (_RET, 0, 0, _ALLOW), (_RET, 0, 0, _EACCES)]
+    # signals: to this process only (pid 0 and -1 mean a group, or every process)
+    for name in _OWN_PROCESS_ONLY:
+        program += [(_JEQ, 0, 4, numbers[name]), (_LD, 0, 0, arg0), (_JEQ, 1, 0, pid), (_RET, 0, 0, _EACCES),
+                    (_RET, 0, 0, _ALLOW)]
+    return program + [(_RET, 0, 0, _ALLOW)]
+
+
+def seccomp() -> str:
+    """Install the filter; returns what it enforces, "" where it can't be installed."""
+    numbers = _NUMBERS.get(platform.machine()) if platform.system() == "Linux" else None
+    if numbers is None:
+        return ""
+    program = _filter_program(numbers, os.getpid())
+    prog = _SockFprog(len(program), (_SockFilter * len(program))(*program))
+    libc = _libc()
+    libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+    if libc.prctl(22, 2, ctypes.byref(prog), 0, 0) < 0:  # PR_SET_SECCOMP, SECCOMP_MODE_FILTER
+        return ""
+    return "seccomp"
+
+
+# ---- capabilities and limits --------------------------------------------------------------------------------
+
+class _CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32), ("inheritable", ctypes.c_uint32)]
+
+
+def drop_capabilities() -> None:
+    """No capability left: a grader run as root gives the student's code no root powers."""
+    libc = _libc()
+    for cap in range(64):
+        libc.prctl(24, cap, 0, 0, 0)  # PR_CAPBSET_DROP (fails without CAP_SETPCAP: then there is none to drop)
+    libc.capset(ctypes.byref(_CapHeader(0x20080522, 0)), ctypes.byref((_CapData * 2)()))
+
+
+def _limit(which, value: int) -> None:
+    try:
+        _, hard = resource.getrlimit(which)
+        resource.setrlimit(which, (value if hard == resource.RLIM_INFINITY else min(value, hard), hard))
+    except (ValueError, OSError):
+        pass
+
+
+def confine(folder, memory: int, protected=(), abi: int | None = None) -> Confinement:
+    """Confine this process (and its threads) as the module says; returns what holds. Call after the
+    imports the student's code needs and before it runs. protected: paths never readable, even inside
+    the runtime (an installed copy of the grader). abi: use at most this Landlock ABI (to test what
+    older kernels give)."""
+    result = Confinement()
+    _limit(resource.RLIMIT_AS, memory)
+    _limit(resource.RLIMIT_FSIZE, MAX_FILE_BYTES)
+    _limit(resource.RLIMIT_CORE, 0)
+    if hasattr(signal, "SIGXFSZ"):
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # too large a file: an OSError, not a killed process
+    result.memory = f"{memory / 2 ** 30:g} GiB of address space; files of at most {MAX_FILE_BYTES >> 20} MiB"
+    if platform.system() != "Linux":
+        result.files = result.network = result.processes = f"not confined: {platform.system()} is not Linux"
+        return result
+    _libc()
+    readable = runtime_paths()  # while /proc/self/maps can still be read
+    drop_capabilities()
+    result.files, tcp = landlock(Path(folder).resolve(), readable, protected, abi)
+    if seccomp():
+        result.network = "none: socket() is refused (seccomp)" + (f"; {tcp}" if tcp else "")
+        result.processes = ("none can be started (only threads), so nothing outlives the grade; no signals, "
+                            "tracing or memory reads of other processes (seccomp)")
+    else:
+        result.network = "not confined: seccomp is not available" + (f" ({tcp})" if tcp else "")
+        result.processes = "not confined: seccomp is not available, so started processes may outlive the grade"
+    result.confined = not any(text.startswith("not") for text in (result.files, result.network, result.processes))
+    return result

@@ -1,4 +1,4 @@
-"""The probe side's access to the student's code: find the definitions, call them, and turn what comes
+"""The sandbox's access to the student's code: find the definitions, call them, and turn what comes
 back into plain data.
 
 Finding a definition follows a ladder, the first failing rung giving the message: not defined ->
@@ -14,11 +14,28 @@ import numpy as np
 import torch
 from torch import nn
 
-from lab2a.autograder.judge.verdict import StudentError, Unusable
-
 FILTER = "ConvolutionalFilter"
 TRAIN = "train"
 TRAIN_ARGS = "(estimator, train_loader, optimizer, loss_fn, n_epochs, device)"
+
+
+class StudentError(Exception):
+    """The student's code raised. where: the student's function; detail: how it was called."""
+
+    def __init__(self, where: str, kind: str, text: str, detail: str = ""):
+        super().__init__(where, kind, text, detail)
+        self.where, self.kind, self.text, self.detail = where, kind, text, detail
+
+    @classmethod
+    def wrap(cls, where: str, error: BaseException, detail: str = "") -> "StudentError":
+        return cls(where, type(error).__name__, str(error)[:2000], detail)
+
+    def data(self) -> dict:
+        return {"where": self.where, "kind": self.kind, "text": self.text, "detail": self.detail}
+
+
+class Unusable(Exception):
+    """The student's definitions can't be used as the lab defines them; the message says why."""
 
 
 def _defined(namespace: dict, name: str, example: str):
@@ -99,7 +116,11 @@ def set_taps(module: nn.Module, h: np.ndarray) -> None:
     """Write the taps h into module.filter, in place, as the lab's notebook does."""
     taps = taps_tensor(module, len(h))
     with torch.no_grad():
-        taps.copy_(torch.from_numpy(h).reshape(taps.shape).to(taps.dtype))
+        taps.copy_(torch.from_numpy(np.ascontiguousarray(h)).reshape(taps.shape).to(taps.dtype))
+
+
+def taps_values(module: nn.Module, taps: int) -> np.ndarray:
+    return taps_tensor(module, taps).detach().to("cpu", torch.float64).reshape(-1).numpy().copy()
 
 
 def forward(module: nn.Module, x: torch.Tensor):
@@ -119,20 +140,17 @@ def summary(value, values: bool = True) -> dict:
             "dtype": dtype_name(value.dtype), "device": str(value.device)}
     if values and value.device.type != "meta":
         plain = value.detach().to("cpu")
-        if plain.dtype == torch.bfloat16 or plain.dtype == torch.float16:
+        if plain.dtype in (torch.bfloat16, torch.float16):
             plain = plain.float()  # numpy has no bfloat16; the dtype is reported above
-        data["values"] = plain.numpy().copy()
+        if plain.is_complex() or plain.dtype.is_floating_point or plain.dtype in (torch.int32, torch.int64):
+            data["values"] = plain.numpy().copy()
     return data
-
-
-def error_data(error: StudentError) -> dict:
-    return {"where": error.where, "kind": error.kind, "text": error.text, "detail": error.detail}
 
 
 @contextmanager
 def seeded(seed: int = 0):
-    """Seed every RNG a student may use (random initial taps, shuffling) and restore them afterwards,
-    so a check is deterministic and leaves the notebook's random state as it was."""
+    """Seed every RNG a student may use (random initial taps) and restore them afterwards, so each
+    operation is deterministic and leaves the notebook's random state as it was."""
     python_state, numpy_state = random.getstate(), np.random.get_state()
     gpus = list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
     with torch.random.fork_rng(devices=gpus):

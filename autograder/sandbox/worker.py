@@ -1,76 +1,71 @@
-"""The isolated runner's worker: `python -m lab2a.autograder.sandbox.worker --fd N --memory BYTES`.
+"""The sandbox's process, forked by the fork server (zygote.py) in a fresh folder, or run alone as
+`python -m lab2a.autograder.sandbox.worker --requests R --results W`.
 
-A separate process, started by isolate.py, that runs the student's code. After its imports it says it is
-ready, then reads a job (JSON on stdin: the cells to run and the checks to probe), and sends one message
-per step over the pipe at file descriptor N, in the format of transport.py:
+Before any student code it has imported what the student's code and the operations need and warmed
+torch up (prepare), then it confines itself (confine.py): from then on it can read the Python runtime
+and its folder only, start no process, open no socket. It
+holds nothing of the grader's: no check, expected value, oracle or reference loop, only the sandbox
+modules. Then it says it is ready and serves the grader's requests, one JSON line each (transport.py)
+on the requests pipe, each answered on the results pipe with the request's id:
 
-    {"ready": true, "confinement": "..."}   after its imports and its confinement (confine.py: files may be
-                                            written only in its folder), before the job and any student code
-    {"cell": i, "ok": true}                 per cell, or {"cell": i, "ok": false, "message": "..."}
-    {"check": name, "data": {...}}          per check: the probe's plain data, or one of
-    {"check": name, "error": {...}}           the student's code raised (StudentError's fields)
-    {"check": name, "exit": "..."}            the student's code called sys.exit()
-    {"check": name, "raised": {...}}          another exception escaped the probe
-    {"check": name, "unsendable": "..."}      the data could not be encoded or is too large
-    {"done": true}
+  {"id": i, "run": {"label", "filename", "statements": [{"line", "source"}]}}
+        run these top-level statements of a cell in order; before each: {"id": i, "statement": j};
+        at the end: {"id": i, "ran": {"failures": [{"statement", "line", "message"}]}}
+  {"id": i, "op": name, "args": {...}, "quiet": bool}
+        one operation of ops.py; the answer is ops.perform's, e.g. {"id": i, "data": {...}}, or
+        {"id": i, "unsendable": why} when it can't be encoded. quiet: the student's prints are dropped.
 
-The student's prints go to this process's stdout/stderr, which the grader drains separately. The
-grader judges the data in its own process; nothing here decides a score.
+The student's prints go to this process's stdout and stderr, which the grader drains apart from the
+results. Nothing here decides a score.
 """
 
 import argparse
+import importlib.util
 import os
-import resource
-import signal
 import sys
 import traceback
-
-
-def _limit(which, value: int) -> None:
-    try:
-        soft, hard = resource.getrlimit(which)
-        value = value if hard == resource.RLIM_INFINITY else min(value, hard)
-        resource.setrlimit(which, (value, hard))
-    except (ValueError, OSError):  # a platform without this limit: the grader's timeout still applies
-        pass
-
-
-class Channel:
-    """Writes whole messages to the result pipe. Holds its own references to what it uses, so a
-    submission that replaces os.write or json functions can't break the messages by accident."""
-
-    def __init__(self, fd: int, encode, max_bytes: int):
-        self.fd, self.encode, self.max_bytes = fd, encode, max_bytes
-        self._write = os.write
-
-    def send(self, message: dict) -> None:
-        data = self.encode(message)
-        view = memoryview(data)
-        while view:
-            written = self._write(self.fd, view)
-            view = view[written:]
-
-    def send_check(self, name: str, message: dict) -> None:
-        try:
-            data = self.encode(message)
-        except (TypeError, ValueError, OverflowError, RecursionError) as error:
-            data = self.encode({"check": name, "unsendable": f"the check's data could not be encoded ({error})"})
-        except MemoryError:
-            data = self.encode({"check": name, "unsendable": "the check's data is too large to send (out of memory)"})
-        if len(data) > self.max_bytes:
-            data = self.encode({"check": name, "unsendable": f"the check's data is {len(data) / 1e6:.0f} MB, over the "
-                                                             f"{self.max_bytes / 1e6:.0f} MB the grader accepts"})
-        view = memoryview(data)
-        while view:
-            view = view[self._write(self.fd, view):]
 
 
 def _flush() -> None:
     for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
         try:
             stream.flush()
-        except Exception:
+        except Exception:  # noqa: BLE001 (a stream the student's code replaced)
             pass
+
+
+class Channel:
+    """Reads requests and writes whole answers. Holds its own references to what it uses, so a
+    submission that replaces os.read/os.write or json functions can't break the channel by accident."""
+
+    def __init__(self, requests: int, results: int, encode, decode, max_bytes: int):
+        self.requests, self.results = requests, results
+        self.encode, self.decode, self.max_bytes = encode, decode, max_bytes
+        self._read, self._write = os.read, os.write
+        self.buffer = b""
+
+    def receive(self) -> dict | None:
+        while b"\n" not in self.buffer:
+            chunk = self._read(self.requests, 1 << 20)
+            if not chunk:
+                return None
+            self.buffer += chunk
+        line, _, self.buffer = self.buffer.partition(b"\n")
+        return self.decode(line)
+
+    def send(self, message: dict) -> None:
+        try:
+            data = self.encode(message)
+        except (TypeError, ValueError, OverflowError, RecursionError) as error:
+            data = self.encode({"id": message.get("id"), "unsendable": f"the data could not be encoded ({error})"})
+        except MemoryError:
+            data = self.encode({"id": message.get("id"), "unsendable": "the data is too large to send (out of memory)"})
+        if len(data) > self.max_bytes:
+            data = self.encode({"id": message.get("id"), "unsendable": f"the data is {len(data) / 1e6:.0f} MB, over "
+                                                                      f"the {self.max_bytes / 1e6:.0f} MB the grader accepts"})
+        view = memoryview(data)
+        while view:
+            view = view[self._write(self.results, view):]
 
 
 def _line_in(tb, filename: str) -> int | None:
@@ -81,102 +76,147 @@ def _line_in(tb, filename: str) -> int | None:
     return line
 
 
-def _exit_text(error: SystemExit) -> str:
-    return f"sys.exit({error.code!r})" if error.code is not None else "sys.exit()"
-
-
-def run_cell(source: str, label: str, filename: str, namespace: dict) -> dict:
-    """Execute one cell; what went wrong, if anything, in the student's words."""
+def run_statement(source: str, line: int, filename: str, namespace: dict) -> str | None:
+    """Run one top-level statement of a cell (its line numbers kept); what went wrong, if anything."""
     try:
-        code = compile(source, filename, "exec")
-    except SyntaxError as error:
-        where = f" at line {error.lineno}" if error.lineno else ""
-        text = f", in `{error.text.strip()[:120]}`" if error.text and error.text.strip() else ""
-        return {"ok": False, "message": f"{label} has a {type(error).__name__}{where} ({error.msg}){text}: "
-                                        f"it did not run, so nothing it defines exists."}
-    except (ValueError, MemoryError, RecursionError) as error:
-        return {"ok": False, "message": f"{label} could not be compiled: {type(error).__name__}: {error}"}
-    try:
+        code = compile("\n" * (line - 1) + source, filename, "exec")
         exec(code, namespace)
     except SystemExit as error:
-        return {"ok": False, "message": f"{label} called {_exit_text(error)}: the grader stopped the cell there; "
-                                        f"only what it defined before that line exists."}
-    except BaseException as error:
-        line = _line_in(error.__traceback__, filename)
-        where = f" at line {line}" if line else ""
+        return f"called sys.exit({error.code!r})" if error.code is not None else "called sys.exit()"
+    except BaseException as error:  # noqa: BLE001 (whatever the student's statement raises)
+        where = _line_in(error.__traceback__, filename) or line
         said = str(error).strip().splitlines()[0][:300] if str(error).strip() else ""
-        return {"ok": False, "message": f"{label} raised {type(error).__name__}{where}" + (f": {said}" if said else "")
-                                        + ". Only what it defined before that line exists."}
-    return {"ok": True}
+        return f"raised {type(error).__name__} at line {where}" + (f": {said}" if said else "")
+    return None
 
 
-def probe(name: str, namespace: dict, registry, StudentError) -> dict:
-    try:
-        data = registry.run_probe(name, namespace)
-    except StudentError as error:
-        return {"check": name, "error": {"where": str(error.where), "kind": str(error.kind), "text": str(error.text)[:2000],
-                                         "detail": str(error.detail)}}
-    except SystemExit as error:
-        return {"check": name, "exit": _exit_text(error)}
-    except BaseException as error:
-        return {"check": name, "raised": {"kind": type(error).__name__, "text": str(error)[:2000]}}
-    return {"check": name, "data": data}
+class _Quiet:
+    """The student's prints go nowhere while a hidden check runs."""
+
+    def __enter__(self):
+        _flush()
+        self.saved = [os.dup(1), os.dup(2)]
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, 1)
+        os.dup2(null, 2)
+        os.close(null)
+
+    def __exit__(self, *exc):
+        _flush()
+        for fd, saved in zip((1, 2), self.saved):
+            os.dup2(saved, fd)
+            os.close(saved)
 
 
-def main(argv=None) -> None:
-    options = argparse.ArgumentParser(prog="python -m lab2a.autograder.sandbox.worker")
-    options.add_argument("--fd", type=int, required=True, help="the result pipe's file descriptor")
-    options.add_argument("--memory", type=int, default=4 << 30, help="address-space limit in bytes")
-    options.add_argument("--max-message", type=int, default=64 << 20)
-    args = options.parse_args(argv)
+def _warm_up(torch) -> None:
+    """Run once what the student's code and the operations will run, so that lazy initialisations
+    (CPU feature detection, FFT plans, autograd's engine) happen before the confinement forbids
+    reading /proc and /sys, and the first check doesn't pay for them."""
+    from torch.nn import functional
+    from torch.utils.data import DataLoader, TensorDataset
 
-    _limit(resource.RLIMIT_AS, args.memory)
-    _limit(resource.RLIMIT_CORE, 0)
-    _limit(resource.RLIMIT_FSIZE, 256 << 20)  # files the student's code writes
-    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # too large a file: an OSError, not a killed process
-    os.set_inheritable(args.fd, False)  # processes the student's code starts don't get the channel
+    x = torch.randn(2, 1, 64)
+    h = torch.randn(5, requires_grad=True)
+    y = torch.fft.irfft(torch.fft.rfft(x, 128) * torch.fft.rfft(h, 128), 128)[..., :64]
+    y = y + functional.conv1d(functional.pad(x, (4, 0)), h.flip(0).view(1, 1, -1))
+    y = y + functional.pad(x, (4, 0)).unfold(-1, 5, 1) @ h + torch.roll(x, 1, -1) * h[0]
+    y.sum().backward()
+    for optimizer in (torch.optim.SGD([h], lr=0.1, momentum=0.9), torch.optim.Adam([h], lr=0.1)):
+        optimizer.step()
+        optimizer.zero_grad()
+    for _ in DataLoader(TensorDataset(x, x), batch_size=1, shuffle=True):
+        pass
+    if torch.cuda.is_available():  # opens the GPU's devices before they can no longer be opened
+        torch.cuda.init()
+        (torch.ones(1, device="cuda") * 2).cpu()
 
-    import json
-    import random
 
-    import numpy as np
+def _protected() -> list[str]:
+    """Where the grader's own packages are, found without importing them (the solutions are among them)."""
+    places = []
+    for name in ("lab2a", "lab2a.autograder", "lab2a.data", "lab2a.solutions"):
+        try:
+            spec = importlib.util.find_spec(name)
+        except (ImportError, ValueError):
+            continue
+        if spec is not None:
+            places.extend(spec.submodule_search_locations or [])
+    return places
+
+
+def prepare():
+    """What every worker needs before it confines itself: numpy, torch (one thread), warmed up, and the
+    sandbox's own modules. Done once in the fork server (zygote.py), or here when run alone."""
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)  # input() gets end-of-file
+    os.close(null)
+    import numpy  # noqa: F401
     import torch
     torch.set_num_threads(1)
     try:
         torch.set_num_interop_threads(1)
     except RuntimeError:
         pass
+    _warm_up(torch)
+    from lab2a.autograder.sandbox import confine, ops, prelude, transport  # noqa: F401
 
-    from lab2a.autograder.sandbox import prelude
 
-    from lab2a.autograder.checks import registry
+def serve(requests: int, results: int, memory: int, max_message: int, protect=()) -> None:
+    """Confine this process, say so, then answer the grader's requests until it closes the pipe. Never returns."""
+    import random
 
-    from lab2a.autograder.sandbox import transport
+    import numpy as np
+    import torch
+
+    from lab2a.autograder.sandbox import ops, prelude, transport
     from lab2a.autograder.sandbox.confine import confine
-    from lab2a.autograder.judge.verdict import StudentError
 
-    channel = Channel(args.fd, transport.encode, args.max_message)
-    channel.send({"ready": True, "confinement": confine(os.getcwd())})
-    job = json.loads(sys.stdin.buffer.read().decode("utf-8"))  # blocks until the grader hands out the job
-    null = os.open(os.devnull, os.O_RDONLY)
-    os.dup2(null, 0)
-    os.close(null)
+    for fd in (requests, results):
+        os.set_inheritable(fd, False)
+    channel = Channel(requests, results, transport.encode, transport.decode, max_message)
+    sandbox = confine(os.getcwd(), memory, protected=_protected() + list(protect))
+    channel.send({"ready": True, "sandbox": sandbox.as_dict()})
 
     namespace = prelude.namespace()
     random.seed(0)
     np.random.seed(0)
     torch.manual_seed(0)
-    for index, cell in enumerate(job["cells"]):
-        result = run_cell(cell["source"], cell["label"], f"<cell {cell['name']}>", namespace)
-        _flush()
-        channel.send({"cell": index, **result})
-    for name in job["checks"]:
-        message = probe(name, namespace, registry, StudentError)
-        _flush()
-        channel.send_check(name, message)
-    channel.send({"done": True})
+    while True:
+        request = channel.receive()
+        if request is None:
+            break
+        ident = request.get("id")
+        if "run" in request:
+            cell, failures = request["run"], []
+            for index, statement in enumerate(cell["statements"]):
+                channel.send({"id": ident, "statement": index})
+                problem = run_statement(statement["source"], statement["line"], cell["filename"], namespace)
+                _flush()
+                if problem:
+                    failures.append({"statement": index, "line": statement["line"], "message": problem})
+            channel.send({"id": ident, "ran": {"failures": failures}})
+        elif "op" in request:
+            if request.get("quiet"):
+                with _Quiet():
+                    answer = ops.perform(namespace, request["op"], request.get("args", {}))
+            else:
+                answer = ops.perform(namespace, request["op"], request.get("args", {}))
+                _flush()
+            channel.send({"id": ident, **answer})
     _flush()
     os._exit(0)  # no atexit handlers or finalizers the student's code may have registered
+
+
+def main(argv=None) -> None:
+    options = argparse.ArgumentParser(prog="python -m lab2a.autograder.sandbox.worker")
+    options.add_argument("--requests", type=int, required=True, help="the requests pipe's file descriptor")
+    options.add_argument("--results", type=int, required=True, help="the results pipe's file descriptor")
+    options.add_argument("--memory", type=int, default=4 << 30, help="address-space limit in bytes")
+    options.add_argument("--max-message", type=int, default=64 << 20)
+    options.add_argument("--protect", action="append", default=[], help="a path the student's code may not read")
+    args = options.parse_args(argv)
+    prepare()
+    serve(args.requests, args.results, args.memory, args.max_message, args.protect)
 
 
 if __name__ == "__main__":

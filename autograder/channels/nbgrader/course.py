@@ -92,3 +92,18 @@ def cell_scores(course: Path) -> dict[str, dict[str, float]]:
 def hidden_test_leaks(html: str) -> list[str]:
     """The hidden-test markers or calls found in a feedback page (none when it is safe to send)."""
     return [marker for marker in HIDDEN_MARKERS if marker in html]
+
+
+def unconfined(course: Path) -> dict | None:
+    """What the sandbox enforced, from the first autograded notebook graded without full confinement
+    (the grader writes it in the notebook's metadata); None when every one was confined."""
+    import json
+
+    for path in sorted((course / "autograded").glob(f"*/{ASSIGNMENT}/{intake.NOTEBOOK}")):
+        try:
+            sandbox = json.loads(path.read_text(encoding="utf-8"))["metadata"]["lab2a"]["sandbox"]
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        if isinstance(sandbox, dict) and not sandbox.get("confined"):
+            return sandbox
+    return None

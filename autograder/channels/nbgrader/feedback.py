@@ -1,19 +1,21 @@
-"""What students get back from nbgrader must not show the hidden tests.
+"""nbgrader's feedback must reach every student and show no hidden test.
 
-nbgrader's ClearHiddenTests removes the hidden region from a test cell's source, but when that cell
-failed, its error traceback still quotes the cell's lines, hidden ones included. This step, run
-before ClearHiddenTests, keeps only the error's last line (the check's message) in such cells.
+The hidden tests never run in the feedback's notebook: their cells hold the sandboxed grader's verdicts
+(autograde.py), and nbgrader's ClearHiddenTests removes their code. What could still go wrong is a
+student's own cell that contains nbgrader's marker text ("### BEGIN HIDDEN TESTS"): ClearHiddenTests
+refuses such a cell, and generate_feedback then fails for that student. This step, run before it,
+keeps the student's text but breaks the marker in cells that are not the instructor's test cells.
 """
 
+from nbgrader import utils
 from nbgrader.preprocessors import NbGraderPreprocessor
 
-HIDDEN_BEGIN = "### BEGIN HIDDEN TESTS"
+MARKERS = ("BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
 
 
-class ClearHiddenTracebacks(NbGraderPreprocessor):  # (enabled by default, unlike nbconvert's)
+class KeepStudentMarkersOut(NbGraderPreprocessor):  # (enabled by default, unlike nbconvert's)
     def preprocess_cell(self, cell, resources, index):
-        if cell.cell_type == "code" and HIDDEN_BEGIN in cell.source:
-            for output in cell.outputs:
-                if output.output_type == "error":
-                    output.traceback = [f"{output.ename}: {output.evalue}"]
+        if not utils.is_grade(cell):
+            for marker in MARKERS:
+                cell.source = cell.source.replace(marker, marker.replace(" ", "\u00a0", 1))
         return cell, resources

@@ -22,7 +22,8 @@ from pathlib import Path
 
 import nbformat
 
-from lab2a.autograder.grading.submission import read
+from lab2a.autograder.grading.layout import restore_deleted_cells
+from lab2a.autograder.grading.submission import load
 
 NOTEBOOK = "lab2a.ipynb"
 KEPT_SUFFIX = ".unreadable"             # the student's file, when a stand-in takes its place
@@ -73,29 +74,6 @@ def stand_in(release: Path, problem: str, kept: str | None):
     return notebook
 
 
-def _grade_id(cell) -> str | None:
-    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
-
-
-def restore_deleted_cells(notebook, release) -> list[str]:
-    """Put back the release's cells the student deleted (test cells, the lab's cells and text; not the
-    solution cells, whose code may live in a cell of the student's own), each after the cell it followed.
-    nbgrader restores a deleted test cell itself, but fails on the whole submission when the cell before
-    it is gone too (a deleted section). Returns the grade_ids put back."""
-    present = {_grade_id(c) for c in notebook.cells} - {None}
-    restored = []
-    for index, cell in enumerate(release.cells):
-        grade_id = _grade_id(cell)
-        if grade_id is None or grade_id in present or cell.metadata["nbgrader"].get("solution"):
-            continue
-        before = {_grade_id(c) for c in release.cells[:index]} - {None}
-        positions = [i for i, c in enumerate(notebook.cells) if _grade_id(c) in before]
-        notebook.cells.insert(positions[-1] + 1 if positions else 0, cell)
-        present.add(grade_id)
-        restored.append(grade_id)
-    return restored
-
-
 def prepare_folder(folder: Path, release: Path) -> Prepared:
     student, expected, done = folder.parent.name, folder / NOTEBOOK, []
     if not expected.exists():
@@ -104,14 +82,12 @@ def prepare_folder(folder: Path, release: Path) -> Prepared:
             return _stand_in(student, expected, release, choice.problem, None)
         shutil.copyfile(choice.path, expected)
         done.append(choice.note)
-    submission, problem = read(expected), None
-    if submission.readable:
+    _, problem = load(expected)
+    if problem is None:
         try:
             notebook = nbformat.read(expected, as_version=4)
-        except Exception as error:  # readable by the grader's lenient reader, not by nbgrader's
+        except Exception as error:  # noqa: BLE001 (readable by the grader's lenient reader, not by nbgrader's)
             problem = f"nbformat can't read the notebook ({type(error).__name__}: {str(error)[:200]})"
-    else:
-        problem = submission.problem
     if problem is not None:
         kept = expected.name + KEPT_SUFFIX
         expected.replace(folder / kept)

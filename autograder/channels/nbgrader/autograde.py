@@ -1,0 +1,74 @@
+"""nbgrader's autograde step, done by the sandboxed grader: GradeInSandbox takes the place of nbgrader's
+Execute (nbgrader_config.py), so plain `nbgrader autograde lab2a` uses it.
+
+No kernel starts and nothing of the notebook runs in nbgrader's process: the notebook goes to
+grading/grade.py (the student's cells in the sandbox, every verdict decided in this process), and each
+test cell's output is written from its check's result, in the form nbgrader's own grading reads:
+  * every point: a line on stdout ("✓ ...") -> full points;
+  * some points: a line per part on stdout, then the points as the cell's result -> partial credit;
+  * no point: an error whose text is the message -> 0.
+So nbgrader's gradebook, feedback, formgrader and export hold exactly `lab2a grade`'s points per check.
+A solution cell whose statements failed while grading gets a note saying so, for the feedback.
+"""
+
+import nbformat
+from nbgrader.preprocessors import NbGraderPreprocessor
+from traitlets import Float
+
+from lab2a.autograder.checks.manifest import check
+from lab2a.autograder.grading.grade import grade_notebook
+from lab2a.autograder.grading.layout import TEST_CELLS, grade_id
+from lab2a.autograder.grading.report import Report, check_lines
+from lab2a.autograder.grading.session import Limits
+
+METADATA = "lab2a"   # the notebook's metadata key for the grade's summary (sandbox, score)
+
+
+def outputs(test) -> list:
+    """The test cell's outputs for a check's result (grading/report.TestResult)."""
+    lines = check_lines(test)
+    if test.status in ("pass", "skipped"):
+        return [nbformat.v4.new_output("stream", name="stdout", text="\n".join(lines) + "\n")]
+    if test.score > 0:
+        return [nbformat.v4.new_output("stream", name="stdout", text="\n".join(lines) + "\n"),
+                nbformat.v4.new_output("execute_result", data={"text/plain": str(test.score)}, execution_count=1)]
+    return [nbformat.v4.new_output("error", ename="CheckFailed", evalue=test.message, traceback=lines)]
+
+
+def fill(notebook, report: Report) -> None:
+    """Write the report into the notebook: each check's test cell, and notes on the cells that failed."""
+    tests = {t.name: t for t in report.tests}
+    notes = {c["name"]: c["message"] for c in report.cells if c["status"] != "ok"}
+    count = 0
+    for cell in notebook.cells:
+        if cell.cell_type != "code":
+            continue
+        name = TEST_CELLS.get(grade_id(cell))
+        if name in tests:
+            count += 1
+            cell.outputs = outputs(tests[name])
+            cell.execution_count = count
+        elif grade_id(cell) in notes:
+            cell.outputs = [nbformat.v4.new_output("stream", name="stdout",
+                                                   text=f"While grading: {notes[grade_id(cell)]}\n")]
+    notebook.metadata[METADATA] = {"score": report.score, "max_score": report.max_score, "sandbox": report.sandbox,
+                                   "notes": report.notes}
+
+
+class GradeInSandbox(NbGraderPreprocessor):
+    """Grades the notebook with the sandboxed grader instead of executing it (enabled by default)."""
+
+    timeout = Float(Limits.timeout, help="seconds the student's code gets per cell and per check").tag(config=True)
+    memory_gib = Float(Limits.memory / 2 ** 30, help="GiB of address space for the student's code").tag(config=True)
+
+    def preprocess(self, nb, resources):
+        student = resources.get("nbgrader", {}).get("student", "")
+        limits = Limits(timeout=self.timeout, memory=int(self.memory_gib * 2 ** 30))
+        report = grade_notebook(nb, f"{student}/{resources.get('unique_key', 'lab2a')}", limits=limits)
+        fill(nb, report)
+        if not report.confined:
+            self.log.warning("the student's code was NOT fully confined while graded: %s",
+                             "; ".join(f"{k}: {v}" for k, v in report.sandbox.items() if k != "confined"))
+        self.log.info("%s: %s / %s (%s)", student, report.score, report.max_score,
+                      ", ".join(f"{t.name} {t.score}/{t.max_score}" for t in report.tests if check(t.name).points))
+        return nb, resources

@@ -1,0 +1,454 @@
+"""The grader's side of the sandbox: it has a worker process forked (sandbox/zygote.py, worker.py), hands
+it the student's cells and the checks' operations one request at a time, and reads plain data back.
+
+Limits, per step (a cell, or a whole check): a wall-clock timeout; then the worker is killed. Per
+worker: the confinement of sandbox/confine.py (files, network, processes, memory), a fresh folder,
+a minimal environment, and at most `disk` bytes written in that folder. The student's prints are
+drained apart from the answers; the first `output` bytes are kept.
+
+When the worker is lost (a timeout, a crash, os._exit, a kill), the next step starts a new one and
+replays the cells that had run, so one failure costs one step. A statement that was running when its
+cell timed out or its process died is skipped from then on. Workers come from a fork server that has
+torch imported already, so a new one costs milliseconds.
+"""
+
+import atexit
+import json
+import os
+import select
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import lab2a
+from lab2a.autograder.checks.registry import StepFailed
+from lab2a.autograder.sandbox import transport
+
+
+class GraderError(RuntimeError):
+    """The grader itself could not run (not the submission's fault)."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    timeout: float = 20.0          # seconds per step: one cell, or one check
+    memory: int = 4 << 30          # bytes of address space for the worker
+    startup: float = 180.0         # seconds for a worker to import torch and confine itself
+    output: int = 10_000           # bytes of the student's printed output kept for the report
+    disk: int = 512 << 20          # bytes the student's code may write in its folder
+    max_message: int = transport.MAX_MESSAGE
+
+
+class _Output:
+    """The student's prints from every worker: the first `keep` bytes, and a count of the rest."""
+
+    def __init__(self, keep: int):
+        self.keep, self.kept, self.total = keep, bytearray(), 0
+        self.lock = threading.Lock()
+
+    def drain(self, fd: int) -> None:
+        try:
+            while True:
+                chunk = os.read(fd, 65536)
+                if not chunk:
+                    break
+                with self.lock:
+                    self.total += len(chunk)
+                    room = self.keep - len(self.kept)
+                    if room > 0:
+                        self.kept += chunk[:room]
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+
+
+def _environment(folder: str) -> dict:
+    env = {
+        "PATH": os.pathsep.join([os.path.dirname(sys.executable), "/usr/local/bin", "/usr/bin", "/bin"]),
+        "HOME": folder, "TMPDIR": folder, "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8",
+        "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1", "PYTHONIOENCODING": "utf-8",
+        "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
+        "MPLBACKEND": "Agg", "MPLCONFIGDIR": os.path.join(folder, ".matplotlib"),
+        # the worker imports the same lab2a as this grader (a plain copy is not installed, a checkout is)
+        "PYTHONPATH": str(Path(lab2a.__file__).resolve().parents[1]),
+    }
+    # OPENBLAS_*: some machines need them set (older OpenBLAS builds crash or miscompute without).
+    for name in ("CUDA_VISIBLE_DEVICES", "SYSTEMROOT", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
+        if name in os.environ:
+            env[name] = os.environ[name]
+    return env
+
+
+def _folder_bytes(folder: str, limit: int) -> int:
+    """Bytes in the folder, counted until the limit is passed."""
+    total = 0
+    for root, _, files in os.walk(folder):
+        for name in files:
+            try:
+                total += os.lstat(os.path.join(root, name)).st_blocks * 512
+            except OSError:
+                continue
+            if total > limit:
+                return total
+    return total
+
+
+class _ForkServer:
+    """The sandbox's fork server (sandbox/zygote.py) of this grader process: started once, it has torch
+    imported and forks each worker in milliseconds. It ends when this process does."""
+
+    def __init__(self, limits: Limits):
+        self.limits = limits
+        self.lock = threading.Lock()
+        self.folder = tempfile.mkdtemp(prefix="lab2a-zygote-")
+        ours, theirs = socket.socketpair()
+        self.log = open(os.path.join(self.folder, "log"), "w+b")
+        try:
+            self.process = subprocess.Popen(
+                [sys.executable, "-s", "-P", "-m", "lab2a.autograder.sandbox.zygote", "--control", str(theirs.fileno())],
+                stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log, cwd=self.folder,
+                env=_environment(self.folder), pass_fds=(theirs.fileno(),), start_new_session=True)
+        except OSError as error:
+            raise GraderError(f"could not start the sandbox's fork server ({sys.executable}): {error}") from None
+        finally:
+            theirs.close()
+        self.control = ours
+        self.ready = False
+        self.buffer = b""
+
+    def _line(self, timeout: float) -> tuple[dict, list]:
+        deadline = time.monotonic() + timeout
+        fds = []
+        while b"\n" not in self.buffer:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not select.select([self.control], [], [], remaining)[0]:
+                raise GraderError(f"the sandbox's fork server did not answer within {timeout:g} s")
+            data, received, _, _ = socket.recv_fds(self.control, 1 << 16, 1)
+            if not data:
+                self.log.seek(0)
+                raise GraderError("the sandbox's fork server ended:\n"
+                                  + self.log.read().decode("utf-8", "replace")[-3000:])
+            self.buffer += data
+            fds += received
+        line, _, self.buffer = self.buffer.partition(b"\n")
+        return json.loads(line), fds
+
+    def spawn(self, folder: str, protect, fds: list) -> tuple[int, int | None]:
+        """A new worker in `folder`, given its four pipes; returns (pid, pidfd or None)."""
+        with self.lock:
+            if not self.ready:
+                self._line(self.limits.startup)
+                self.ready = True
+            spec = {"folder": folder, "memory": self.limits.memory, "max_message": self.limits.max_message,
+                    "protect": list(protect)}
+            try:
+                socket.send_fds(self.control, [json.dumps(spec).encode()], fds)
+                answer, pidfds = self._line(self.limits.startup)
+            except OSError as error:
+                raise GraderError(f"the sandbox's fork server could not be reached: {error}") from None
+        if not answer.get("pid"):
+            raise GraderError("the sandbox's fork server could not start a worker")
+        return answer["pid"], (pidfds[0] if pidfds else None)
+
+    def close(self) -> None:
+        self.control.close()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        self.log.close()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+_servers = {}
+_servers_lock = threading.Lock()
+
+
+def fork_server(limits: Limits) -> _ForkServer:
+    """This process's fork server for these limits (one per memory limit and message size)."""
+    key = (limits.memory, limits.max_message, limits.startup)
+    with _servers_lock:
+        server = _servers.get(key)
+        if server is None or server.process.poll() is not None:
+            server = _servers[key] = _ForkServer(limits)
+        return server
+
+
+@atexit.register
+def _close_fork_servers() -> None:
+    for server in _servers.values():
+        server.close()
+
+
+class Worker:
+    """One worker process (forked by the fork server) with its pipes and folder."""
+
+    def __init__(self, limits: Limits, output: _Output, protect=()):
+        self.limits = limits
+        self.folder = tempfile.mkdtemp(prefix="lab2a-grade-")
+        requests_read, requests_write = os.pipe()
+        results_read, results_write = os.pipe()
+        out_read, out_write = os.pipe()
+        status_read, status_write = os.pipe()
+        theirs = [requests_read, results_write, out_write, status_write]
+        try:
+            self.pid, self.pidfd = fork_server(limits).spawn(self.folder, protect, theirs)
+        except GraderError:
+            for fd in theirs + [requests_write, results_read, out_read, status_read]:
+                os.close(fd)
+            shutil.rmtree(self.folder, ignore_errors=True)
+            raise
+        for fd in theirs:
+            os.close(fd)
+        self.requests, self.results, self.status = requests_write, results_read, status_read
+        self.buffer = bytearray()
+        self.stopped = False
+        self.sandbox = None
+        self.next_id = 0
+        self.drainer = threading.Thread(target=output.drain, args=(out_read,), daemon=True)
+        self.drainer.start()
+
+    def ready(self) -> dict:
+        """Wait for the worker's ready message (its imports and confinement done); what it enforces."""
+        if self.sandbox is None:
+            try:
+                message = self._next(time.monotonic() + self.limits.startup)
+            except StepFailed as failure:
+                self.stop()
+                raise GraderError(f"the worker process could not start: {failure.message}") from None
+            if message.get("ready") is not True or not isinstance(message.get("sandbox"), dict):
+                self.stop()
+                raise GraderError(f"the worker process sent {str(message)[:200]} instead of its ready message")
+            self.sandbox = message["sandbox"]
+        return self.sandbox
+
+    def request(self, message: dict) -> int:
+        """Send one request; returns its id."""
+        self.next_id += 1
+        data = transport.encode({"id": self.next_id, **message})
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(self.requests, view):]
+        except OSError:
+            pass  # the worker ended: reading its answer says how
+        return self.next_id
+
+    def answer(self, ident: int, deadline: float, progress=None) -> dict:
+        """The answer to request `ident`; progress(message) for the messages before it; StepFailed."""
+        while True:
+            message = self._next(deadline)
+            if message.get("id") != ident:
+                raise self._lost("protocol", "an answer to another request")
+            if "statement" in message and len(message) == 2:
+                if progress:
+                    progress(message)
+                continue
+            return message
+
+    def _next(self, deadline: float) -> dict:
+        while True:
+            newline = self.buffer.find(b"\n")
+            if newline >= 0:
+                line = bytes(self.buffer[:newline])
+                del self.buffer[:newline + 1]
+                try:
+                    message = transport.decode(line)
+                except transport.TransportError as error:
+                    raise self._lost("protocol", str(error)) from None
+                if not isinstance(message, dict):
+                    raise self._lost("protocol", "a message is not a JSON object")
+                return message
+            if len(self.buffer) > self.limits.max_message:
+                raise self._lost("protocol", f"a message over the {self.limits.max_message / 1e6:.0f} MB the grader "
+                                             f"accepts")
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise self._lost("timeout")
+            ready, _, _ = select.select([self.results], [], [], min(remaining, 0.5))
+            if not ready:
+                if _folder_bytes(self.folder, self.limits.disk) > self.limits.disk:
+                    raise self._lost("disk")
+                continue
+            chunk = os.read(self.results, 1 << 20)
+            if not chunk:
+                raise self._lost("ended")
+            self.buffer += chunk
+
+    def _lost(self, kind: str, detail: str = "") -> StepFailed:
+        """Stop the worker; the failure that says why, for the student."""
+        if kind == "ended":
+            message = self._end_reason()
+        elif kind == "timeout":
+            message = (f"timed out after {self.limits.timeout:g} s: your code did not finish (an infinite loop, or "
+                       f"very slow code?)")
+        elif kind == "disk":
+            message = (f"your code wrote more than {self.limits.disk >> 20} MiB of files while it was graded, so "
+                       f"the grader stopped it")
+        else:
+            message = (f"the grader could not read what the Python process running your code sent ({detail}); did "
+                       f"your code write to the grader's channel?")
+        self.stop()
+        return StepFailed(kind, message)
+
+    def _exit_status(self, timeout: float) -> str:
+        """How the worker ended, as the fork server wrote it ("exit 3", "signal 9"); "" if not known."""
+        if not select.select([self.status], [], [], timeout)[0]:
+            return ""
+        try:
+            return os.read(self.status, 64).decode("ascii", "replace")
+        except OSError:
+            return ""
+
+    def _end_reason(self) -> str:
+        status = self._exit_status(5)
+        if not status:
+            return "your code closed the grader's channel to the Python process running it"
+        kind, _, value = status.partition(" ")
+        if kind == "signal":
+            try:
+                name = signal.Signals(int(value)).name
+            except ValueError:
+                name = f"signal {value}"
+            why = {"SIGSEGV": "a segmentation fault: a crash in native code",
+                   "SIGKILL": "killed, by the system (out of memory?)",
+                   "SIGABRT": "aborted, e.g. a failed allocation in native code",
+                   "SIGBUS": "a bus error: a crash in native code",
+                   "SIGSYS": "a system call the sandbox forbids"}.get(name, "a signal")
+            return f"the Python process running your code died ({name}: {why})"
+        return (f"your code ended the Python process running it (exit code {value}: os._exit({value}) or a crash); "
+                f"sys.exit() is caught, os._exit() is not")
+
+    def stop(self) -> None:
+        """Kill the worker (it can start no other process) and remove its folder (once)."""
+        if self.stopped:
+            return
+        self.stopped = True
+        try:
+            if self.pidfd is not None:
+                signal.pidfd_send_signal(self.pidfd, signal.SIGKILL)
+            else:
+                os.kill(self.pid, signal.SIGKILL)
+        except OSError:
+            pass
+        self._exit_status(10)  # reaped: its folder can go
+        for fd in (self.requests, self.results, self.status, self.pidfd):
+            try:
+                if fd is not None:
+                    os.close(fd)
+            except OSError:
+                pass
+        self.drainer.join(timeout=2)
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+@dataclass
+class CellRun:
+    """A student cell as the sandbox runs it: its statements, less those skipped so far."""
+    label: str
+    filename: str
+    statements: list                           # {"line", "source"} of every statement that runs by the rule
+    skipped: dict = field(default_factory=dict)   # statement index -> why it is skipped (it timed out, ...)
+    failures: dict = field(default_factory=dict)  # statement index -> what it raised
+
+    def request(self) -> dict:
+        kept = [s for i, s in enumerate(self.statements) if i not in self.skipped]
+        return {"run": {"label": self.label, "filename": self.filename, "statements": kept}}
+
+    def index(self, position: int) -> int:
+        """The statement index of the position-th statement sent."""
+        return [i for i in range(len(self.statements)) if i not in self.skipped][position]
+
+
+class Session:
+    """The sandbox for one submission: cells and checks, in notebook order, over as many workers as it takes."""
+
+    def __init__(self, limits: Limits = Limits(), protect=()):
+        self.limits = limits
+        self.protect = tuple(str(p) for p in protect)
+        self.output = _Output(limits.output)
+        self.worker = None
+        self.history = []        # CellRun, in the order they ran
+        self.workers = 0
+        self.sandbox = None
+
+    def warm(self) -> None:
+        """Start the fork server now, if it isn't yet (it imports torch while the grader reads the notebook)."""
+        fork_server(self.limits)
+
+    def _live(self) -> Worker:
+        if self.worker is not None and not self.worker.stopped:
+            return self.worker
+        worker = Worker(self.limits, self.output, self.protect)
+        self.sandbox = worker.ready()
+        self.workers += 1
+        self.worker = worker
+        for cell in self.history:  # what the lost worker had defined (its outcome is known already)
+            try:
+                worker.answer(worker.request(cell.request()), time.monotonic() + self.limits.timeout)
+            except StepFailed:
+                break  # the next step finds the worker gone and starts again
+        return worker
+
+    def run_cell(self, cell: CellRun) -> CellRun:
+        """Run the cell; a statement that times out or ends the process is skipped and the cell run again."""
+        while True:
+            worker = self._live()
+            running = []
+            deadline = time.monotonic() + self.limits.timeout
+            try:
+                answer = worker.answer(worker.request(cell.request()), deadline,
+                                       progress=lambda message: running.append(message["statement"]))
+            except StepFailed as failure:
+                if not running or failure.kind == "protocol":
+                    cell.skipped.update({i: failure.message for i in range(len(cell.statements))})
+                    self.history.append(cell)
+                    return cell
+                cell.skipped[cell.index(running[-1])] = failure.message
+                continue
+            ran = answer.get("ran")
+            failures = ran.get("failures") if isinstance(ran, dict) else None
+            for failure in failures if isinstance(failures, list) else []:
+                if isinstance(failure, dict) and isinstance(failure.get("statement"), int):
+                    try:
+                        cell.failures[cell.index(failure["statement"])] = str(failure.get("message", ""))[:500]
+                    except IndexError:
+                        pass
+            self.history.append(cell)
+            return cell
+
+    def asker(self, quiet: bool = False):
+        """ask(operation, **args) -> answer, for one check: its time limit runs from its first operation
+        (once a worker is ready) to its last."""
+        deadline = []
+
+        def ask(operation: str, **args) -> dict:
+            worker = self._live()
+            if not deadline:
+                deadline.append(time.monotonic() + self.limits.timeout)
+            return worker.answer(worker.request({"op": operation, "args": args, "quiet": quiet}), deadline[0])
+        return ask
+
+    def printed(self) -> tuple[str, int]:
+        """The kept start of the student's prints, and how many bytes were printed in all."""
+        with self.output.lock:
+            return bytes(self.output.kept).decode("utf-8", "replace"), self.output.total
+
+    def close(self) -> None:
+        if self.worker is not None:
+            self.worker.stop()
+        self.worker = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()

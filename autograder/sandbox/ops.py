@@ -1,0 +1,358 @@
+"""What the grader can ask of the student's code: each operation builds what it needs from the plain
+numbers the grader sends (taps, inputs, a training scenario), calls the student's definitions and
+returns what came out as plain data.
+
+No operation knows a right answer: the grader's process compares what comes back with its own
+float64 oracle and reference runs. So a submission that replaced these functions would have to
+compute the right numbers itself, which is writing the lab's code.
+"""
+
+import numbers
+
+import numpy as np
+import torch
+from torch import nn
+from torch.overrides import TorchFunctionMode
+
+from lab2a.autograder.sandbox import student
+from lab2a.autograder.sandbox.scenario import Recorder, Scenario, parameters, recorded
+from lab2a.autograder.sandbox.student import FILTER, StudentError, Unusable
+
+
+# ---- ConvolutionalFilter ----------------------------------------------------------------------------------
+
+def _attribute(module: nn.Module, name: str) -> dict:
+    if not hasattr(module, name):
+        return {"present": False}
+    value = getattr(module, name)
+    data = {"present": True, "type": type(value).__name__}
+    if isinstance(value, numbers.Number) and not isinstance(value, bool):
+        data["value"] = float(value)
+    if isinstance(value, torch.Tensor):
+        data.update(is_parameter=isinstance(value, nn.Parameter), shape=list(value.shape),
+                    dtype=student.dtype_name(value.dtype), requires_grad=bool(value.requires_grad),
+                    registered=any(p is value for p in module.parameters()))
+    return data
+
+
+def filter_attributes(namespace: dict, taps: list) -> dict:
+    """ConvolutionalFilter(k) for each k: its `taps` and `filter` attributes, described."""
+    modules = []
+    for k in taps:
+        module = student.make_filter(namespace, int(k))
+        modules.append({"taps": _attribute(module, "taps"), "filter": _attribute(module, "filter")})
+    return {"modules": modules}
+
+
+def _moved(module: nn.Module, dtype: str, device: str) -> nn.Module:
+    if dtype == "float32" and device == "cpu":
+        return module
+    return student.call(f"{FILTER}.to", module.to, device=device, dtype=getattr(torch, dtype)) or module
+
+
+def filter_calls(namespace: dict, taps: int, h: np.ndarray, calls: list, dtype: str = "float32",
+                 device: str = "cpu") -> dict:
+    """One ConvolutionalFilter(taps), moved to (device, dtype), its filter set to h, then forward on each
+    call's x in turn. Per call: the output (its values unless values is False), how much x changed,
+    the taps after the call, and, given weights w, the gradient of sum(w * output) reaching the taps."""
+    module = _moved(student.make_filter(namespace, taps), dtype, device)
+    student.set_taps(module, h)
+    tensor = student.taps_tensor(module, taps)
+    results = []
+    for spec in calls:
+        x = torch.from_numpy(np.ascontiguousarray(spec["x"])).to(device)
+        before = x.detach().clone()
+        weights = spec.get("weights")
+        item = {}
+        try:
+            if weights is None:  # outputs only: no autograd graph, so a loop over the taps keeps no copies
+                with torch.no_grad():
+                    out = student.forward(module, x)
+            else:
+                tensor.grad = None
+                out = student.forward(module, x)
+        except StudentError as error:
+            results.append({"error": error.data()})
+            break
+        item["output"] = student.summary(out, values=spec.get("values", True))
+        item["input_change"] = _change(before, x.detach())
+        item["taps_after"] = student.taps_values(module, taps)
+        if weights is not None and isinstance(out, torch.Tensor) and out.shape == x.shape and out.is_floating_point():
+            loss = (torch.from_numpy(weights).to(device=out.device, dtype=out.dtype) * out).sum()
+            item["output_requires_grad"] = bool(loss.requires_grad)
+            if loss.requires_grad:
+                try:
+                    student.call("the backward pass through ConvolutionalFilter.forward", loss.backward)
+                except StudentError as error:
+                    item["error"] = error.data()
+                    results.append(item)
+                    break
+                grad = student.taps_tensor(module, taps).grad
+                item["grad"] = None if grad is None else grad.detach().to("cpu", torch.float64).reshape(-1).numpy()
+        results.append(item)
+    return {"calls": results, "filter_requires_grad": bool(tensor.requires_grad),
+            "filter_registered": any(p is tensor for p in module.parameters())}
+
+
+def _change(before: torch.Tensor, after: torch.Tensor) -> float:
+    """How far the input moved during the call: 0 if untouched, inf if resized or made NaN."""
+    if after.shape != before.shape:
+        return float("inf")
+    if torch.equal(after, before) or not before.numel():
+        return 0.0
+    return float(torch.nan_to_num((after - before).abs(), nan=float("inf")).max())
+
+
+_trained = {}  # handle -> (module, x, y): a filter trained step by step by the grader
+
+
+def filter_step(namespace: dict, handle: str, taps: int, h: np.ndarray, x: np.ndarray | None = None,
+                y: np.ndarray | None = None) -> dict:
+    """One step of training driven by the grader: set the taps to h, then the loss mean((forward(x) - y)^2)
+    and its gradient with respect to the taps. The grader applies the step itself; x and y are sent
+    once, with the first step."""
+    if handle not in _trained:
+        module = student.make_filter(namespace, taps)
+        _trained[handle] = (module, torch.from_numpy(x), torch.from_numpy(y))
+    module, x, y = _trained[handle]
+    student.set_taps(module, h)
+    tensor = student.taps_tensor(module, taps)
+    tensor.grad = None
+    out = student.forward(module, x)
+    if not isinstance(out, torch.Tensor) or out.shape != y.shape or not out.is_floating_point():
+        return {"output": student.summary(out, values=False)}
+    loss = ((out - y.to(out.dtype)) ** 2).mean()
+    if not loss.requires_grad:
+        return {"no_gradient": True}
+    student.call("the backward pass through ConvolutionalFilter.forward", loss.backward)
+    grad = tensor.grad
+    return {"loss": float(loss.detach()), "taps_after": student.taps_values(module, taps),
+            "grad": None if grad is None else grad.detach().to("cpu", torch.float64).reshape(-1).numpy(),
+            "registered": any(p is tensor for p in module.parameters())}
+
+
+def _tensors(value):
+    if isinstance(value, torch.Tensor):
+        yield value
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _tensors(item)
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _tensors(item)
+
+
+class _DeviceMixes(TorchFunctionMode):
+    """Records the torch operations that get a meta tensor together with a tensor on another device.
+    0-dim tensors are left out: PyTorch accepts CPU scalars alongside tensors on any device."""
+
+    def __init__(self):
+        super().__init__()
+        self.ops = []
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        operands = args
+        if getattr(func, "__name__", "") in ("__getitem__", "__setitem__"):
+            operands = (args[0], *args[2:])  # GPU tensors accept CPU index tensors: only x and the value count
+        devices = {t.device.type for t in _tensors((operands, kwargs)) if t.dim() > 0}
+        if "meta" in devices and len(devices) > 1 and len(self.ops) < 5:
+            self.ops.append(getattr(func, "__name__", str(func)))
+        return func(*args, **kwargs)
+
+
+def _plain_tensor_attributes(module: nn.Module) -> list:
+    """Tensors stored as plain attributes (neither parameters nor buffers): .to(device) leaves them behind."""
+    return [(f"{prefix}.{name}".strip("."), str(value.device))
+            for prefix, sub in module.named_modules() for name, value in vars(sub).items()
+            if isinstance(value, torch.Tensor) and not isinstance(value, nn.Parameter)]
+
+
+def filter_meta(namespace: dict, taps: int, shape: list) -> dict:
+    """The filter moved to PyTorch's meta device and called on a meta input: where its output lands,
+    and which torch operations mixed the meta input with a tensor on another device."""
+    module = student.make_filter(namespace, taps)
+    tensor = student.taps_tensor(module, taps)
+    module = student.call(f"{FILTER}.to", module.to, "meta") or module
+    data = {"filter_device": str(student.taps_tensor(module, taps).device),
+            "filter_is_parameter": isinstance(tensor, nn.Parameter),
+            "plain_tensors": _plain_tensor_attributes(module)}
+    mixes = _DeviceMixes()
+    try:
+        with mixes:
+            out = student.forward(module, torch.empty(tuple(shape), device="meta"))
+        data["output"] = student.summary(out, values=False)
+    except StudentError as error:
+        data["error"] = error.data()
+    data["mixes"] = mixes.ops
+    return data
+
+
+def cuda_available(namespace: dict) -> dict:
+    student.filter_class(namespace)  # a blank notebook fails here, GPU or not
+    return {"cuda": torch.cuda.is_available()}
+
+
+# ---- train ----------------------------------------------------------------------------------------------
+
+def _as_float(value) -> float | None:
+    try:
+        return float(value.detach() if isinstance(value, torch.Tensor) else value)
+    except (TypeError, ValueError, RuntimeError):
+        return None
+
+
+def _returned(value) -> dict:
+    """train's return value as plain data: its type, and the items as floats where they convert."""
+    data = {"type": type(value).__name__}
+    if isinstance(value, (list, tuple)):
+        items = list(value)[:10_000]
+        data["item_types"] = [type(v).__name__ for v in items]
+        data["numbers"] = [isinstance(v, numbers.Real) and not isinstance(v, bool) for v in items]
+        data["values"] = [_as_float(v) for v in items]
+    return data
+
+
+def train_run(namespace: dict, scenario: dict) -> dict:
+    """The student's train on the scenario's model, loader, optimizer and loss, device "cpu": what it
+    returned, the model's parameters afterwards, and what the loop did (for messages only)."""
+    train = student.train_function(namespace)
+    s = Scenario.from_dict(scenario)
+    recorder = Recorder()
+    net, data, opt, loss = recorded(s, recorder)
+    result = student.call("train", train, net, data, opt, loss, s.n_epochs, "cpu")
+    return {"returned": _returned(result), "parameters": parameters(net), "events": recorder.text(),
+            "passes": data.sampler.passes}
+
+
+# The device check. Without a GPU a forgotten .to(device) changes nothing, so the loader yields
+# _Unmoved tensors, and moving one to the device gives a plain tensor; the model and the loss note
+# which kind they receive. The moves are only pretended (the data stays on the CPU), so train can be
+# called with device "cuda" on any machine. If the loop needs a real GPU for "cuda" (it creates a
+# tensor with device=device), the check runs again with device "cpu", where only an explicit move counts.
+
+def _target(func, args, kwargs) -> str | None:
+    """The device type a .to(...)/.cuda()/.cpu() call asks for, or None (e.g. .to(torch.float64))."""
+    if func is torch.Tensor.cuda:
+        return "cuda"
+    if func is torch.Tensor.cpu:
+        return "cpu"
+    device = kwargs.get("device", next((a for a in args[1:] if isinstance(a, (str, torch.device, int))), None))
+    try:
+        return None if device is None else torch.device(device).type
+    except (RuntimeError, TypeError):
+        return None
+
+
+class _Unmoved(torch.Tensor):
+    """A batch tensor as the loader yields it, not yet moved to `device` (set by the subclasses)."""
+    device_type = None
+
+    @classmethod
+    def __torch_function__(cls, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        if func in (torch.Tensor.to, torch.Tensor.cuda, torch.Tensor.cpu) and _target(func, args, kwargs) == cls.device_type:
+            plain = args[0].as_subclass(torch.Tensor)  # moved: a plain tensor, but left on the CPU
+            dtype = kwargs.get("dtype") or next((a for a in args[1:] if isinstance(a, torch.dtype)), None)
+            return plain.to(dtype) if dtype is not None else plain
+        return super().__torch_function__(func, types, args, kwargs)
+
+
+class _NotOnCuda(_Unmoved):
+    device_type = "cuda"
+
+
+class _NotOnCpu(_Unmoved):
+    device_type = "cpu"
+
+
+def _plain(t):
+    return t.as_subclass(torch.Tensor) if isinstance(t, torch.Tensor) else t
+
+
+class _NotingModel(nn.Module):
+    """One learnable gain; notes whether each input is an unmoved batch. Stays on the CPU when train
+    moves it (estimator.to(device) is fine, not needed)."""
+
+    def __init__(self):
+        super().__init__()
+        self.gain = nn.Parameter(torch.tensor(0.5))
+        self.unmoved = []
+
+    def to(self, *args, **kwargs):
+        return self
+
+    cuda = cpu = to
+
+    def forward(self, x):
+        self.unmoved.append(isinstance(x, _Unmoved))
+        return self.gain * _plain(x)
+
+
+class _NotingLoss(nn.Module):
+    """MSE; notes whether an argument is an unmoved batch (the target, or an unmoved input passed through)."""
+
+    def __init__(self):
+        super().__init__()
+        self.unmoved = []
+
+    def forward(self, a, b):
+        self.unmoved.append(isinstance(a, _Unmoved) or isinstance(b, _Unmoved))
+        return nn.functional.mse_loss(_plain(a), _plain(b))
+
+
+def _device_run(train, s: Scenario, device: str) -> dict:
+    from lab2a.autograder.sandbox.scenario import loader
+
+    kind = _NotOnCuda if device == "cuda" else _NotOnCpu
+    net, loss = _NotingModel(), _NotingLoss()
+
+    def collate(pairs):
+        return tuple(torch.stack(list(items)).as_subclass(kind) for items in zip(*pairs))
+
+    student.call("train", train, net, loader(s, collate_fn=collate), torch.optim.SGD(net.parameters(), lr=0.01),
+                 loss, s.n_epochs, device, detail=f"(with device={device!r})")
+    return {"device": device, "inputs": net.unmoved[:1000], "targets": loss.unmoved[:1000]}
+
+
+def train_device(namespace: dict, scenario: dict) -> dict:
+    train = student.train_function(namespace)
+    s = Scenario.from_dict(scenario)
+    try:
+        return _device_run(train, s, "cuda")
+    except StudentError as error:
+        if "cuda" not in error.text.lower() and "nvidia" not in error.text.lower():
+            raise
+        return _device_run(train, s, "cpu")  # the loop needs a real GPU for "cuda"
+
+
+OPERATIONS = {
+    "filter_attributes": filter_attributes,
+    "filter_calls": filter_calls,
+    "filter_step": filter_step,
+    "filter_meta": filter_meta,
+    "cuda_available": cuda_available,
+    "train_run": train_run,
+    "train_device": train_device,
+}
+
+
+def perform(namespace: dict, name: str, args: dict, reraise: tuple = ()) -> dict:
+    """One operation, seeded; the student's failures come back as data:
+    {"data": ...} | {"problem": why the definitions can't be used} | {"error": the student's exception} |
+    {"exit": "sys.exit(...)"} | {"raised": {"kind", "text"}} (anything else that escaped).
+    reraise: exceptions that stop the caller instead (a time limit in the student's own kernel)."""
+    operations = OPERATIONS
+    try:
+        with student.seeded(0):
+            return {"data": operations[name](namespace, **args)}
+    except Unusable as problem:
+        return {"problem": str(problem)}
+    except StudentError as error:
+        return {"error": error.data()}
+    except reraise:
+        raise
+    except SystemExit as error:
+        return {"exit": f"sys.exit({error.code!r})" if error.code is not None else "sys.exit()"}
+    except BaseException as error:  # noqa: BLE001 (the student's code may raise anything, KeyboardInterrupt too)
+        return {"raised": {"kind": type(error).__name__, "text": str(error)[:2000]}}

@@ -1,0 +1,130 @@
+"""The sandbox's fork server: `python -m lab2a.autograder.sandbox.zygote --control FD`.
+
+Importing torch and warming it up takes seconds; forking a process that has done it takes
+milliseconds. So the grader starts this process once (grading/session.py), it prepares what every
+worker needs (worker.prepare: torch and the sandbox's modules, nothing of the grader's), and then, for
+each request on its control socket, forks a worker:
+
+  request: {"folder", "memory", "max_message", "protect"} with four file descriptors (SCM_RIGHTS):
+           the worker's requests pipe, its results pipe, where its prints go, and a status pipe
+  answer:  {"pid": pid} with a pidfd of the worker, so the grader can kill it without a race
+
+The worker starts in its folder, in a session of its own, with every other descriptor of this
+process closed (this socket among them: a worker can't ask for more processes), then confines itself
+and serves the grader (worker.serve). When it ends, this process reaps it and writes how it ended
+("exit 3", "signal 9") to its status pipe. When the grader goes away (end of file on the socket),
+this process kills every worker it started and exits.
+"""
+
+import argparse
+import json
+import os
+import select
+import signal
+import socket
+import sys
+import tempfile
+
+
+def _open_descriptors() -> list[int]:
+    for listing in ("/proc/self/fd", "/dev/fd"):
+        try:
+            return [int(name) for name in os.listdir(listing)]
+        except (OSError, ValueError):
+            continue
+    return list(range(3, 1024))
+
+
+def _child(spec: dict, fds: list, control: socket.socket) -> None:
+    requests, results, output, status = fds
+    try:
+        os.setsid()
+        os.dup2(output, 1)
+        os.dup2(output, 2)
+        control.detach()  # closed below with the rest: a worker can't ask this server for processes
+        for fd in _open_descriptors():
+            if fd > 2 and fd not in (requests, results):
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+        folder = spec["folder"]
+        os.chdir(folder)
+        os.environ.update({"HOME": folder, "TMPDIR": folder, "MPLCONFIGDIR": os.path.join(folder, ".matplotlib")})
+        tempfile.tempdir = None
+        from lab2a.autograder.sandbox.worker import serve
+        serve(requests, results, spec["memory"], spec["max_message"], spec.get("protect", []))
+    finally:
+        os._exit(70)
+
+
+def _reap(statuses: dict) -> None:
+    while statuses:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        fd = statuses.pop(pid, None)
+        if fd is not None:
+            how = f"signal {os.WTERMSIG(status)}" if os.WIFSIGNALED(status) else f"exit {os.waitstatus_to_exitcode(status)}"
+            try:
+                os.write(fd, how.encode())
+            except OSError:
+                pass
+            os.close(fd)
+
+
+def main(argv=None) -> None:
+    options = argparse.ArgumentParser(prog="python -m lab2a.autograder.sandbox.zygote")
+    options.add_argument("--control", type=int, required=True, help="the grader's control socket")
+    args = options.parse_args(argv)
+    from lab2a.autograder.sandbox.worker import prepare
+
+    prepare()
+    control = socket.socket(fileno=args.control)
+    control.sendall(b'{"ready": true}\n')
+    statuses = {}   # pid -> status pipe
+    try:
+        while True:
+            ready, _, _ = select.select([control], [], [], 0.2)
+            _reap(statuses)
+            if not ready:
+                continue
+            message, fds, _, _ = socket.recv_fds(control, 1 << 16, 4)
+            if not message:
+                break
+            spec = json.loads(message)
+            if len(fds) != 4:
+                for fd in fds:
+                    os.close(fd)
+                control.sendall(b'{"pid": 0}\n')
+                continue
+            pid = os.fork()
+            if pid == 0:
+                _child(spec, fds, control)
+            answer = json.dumps({"pid": pid}).encode() + b"\n"
+            if hasattr(os, "pidfd_open"):  # Linux: the grader kills through it, never a reused pid
+                pidfd = os.pidfd_open(pid)
+                socket.send_fds(control, [answer], [pidfd])
+                os.close(pidfd)
+            else:
+                control.sendall(answer)
+            for fd in fds[:3]:
+                os.close(fd)
+            statuses[pid] = fds[3]
+    except (OSError, ValueError):
+        pass
+    finally:
+        for pid in list(statuses):
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        sys.stdout.flush()
+        os._exit(0)
+
+
+if __name__ == "__main__":
+    main()

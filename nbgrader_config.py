@@ -7,9 +7,9 @@ gradebook.db. Grading needs no data set: the checks make their own inputs.
 
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 from nbgrader.converters import Autograde
-from nbgrader.preprocessors import ClearHiddenTests, Execute, GetGrades
+from nbgrader.preprocessors import ClearHiddenTests, DeduplicateIds, Execute, GetGrades
 
-from lab2a.autograder.channels.nbgrader.autograde import GradeInSandbox
+from lab2a.autograder.channels.nbgrader.autograde import GradeInSandbox, RestoreCellFlags
 from lab2a.autograder.channels.nbgrader.feedback import KeepStudentMarkersOut
 
 c = get_config()  # noqa: F821 (provided by traitlets when nbgrader loads this file)
@@ -34,8 +34,13 @@ c.Autograde.autograde_preprocessors = [
 c.GradeInSandbox.timeout = 20       # seconds per cell and per check
 c.GradeInSandbox.memory_gib = 4     # address space for the student's code
 
-# A deleted test cell is put back (and graded) instead of leaving the cell to manual grading.
+# A deleted test cell is put back (and graded) instead of leaving the cell to manual grading. Before
+# nbgrader overwrites the cells, the cells of the assignment get back their flags (a student may change
+# them; nbgrader would then fail on that notebook), and copies DeduplicateIds cleared become plain cells.
 c.OverwriteCells.add_missing_cells = True
+c.Autograde.sanitize_preprocessors = [
+    step for default in Autograde.class_traits()["sanitize_preprocessors"].default()
+    for step in ((default, RestoreCellFlags) if default is DeduplicateIds else (default,))]
 
 # Feedback that reaches students must not contain the hidden tests (nbgrader's default keeps them), and
 # a student's cell quoting nbgrader's hidden-test marker must not stop their feedback.

@@ -78,7 +78,8 @@ def _grade_folder(args) -> int:
     out = Path(args.csv or Path(args.notebook) / "grades.csv")
     limits = Limits(timeout=args.timeout, memory=int(args.memory * 2 ** 30))
     try:
-        reports = grade_folder(Path(args.notebook), out, jobs=args.jobs, limits=limits)
+        reports = grade_folder(Path(args.notebook), out, jobs=args.jobs, limits=limits,
+                               json_dir=Path(args.json) if args.json else None)
     except (GraderError, FileNotFoundError) as error:
         print(f"lab2a grade: the grader could not run: {error}", file=sys.stderr)
         return 2
@@ -224,7 +225,8 @@ def parser() -> argparse.ArgumentParser:
                          help="the .ipynb file (any name)" + ("; or a folder of submissions "
                               "(<student>/lab2a/*.ipynb as nbgrader collects them, or *.ipynb), graded in "
                               "parallel into one CSV" if sub is grade else ""))
-        sub.add_argument("--json", metavar="OUT", help="also write the report as JSON to OUT")
+        sub.add_argument("--json", metavar="OUT", help="also write the report as JSON to OUT" + (
+            " (with a folder: OUT is a folder, one <student>.json each)" if sub is grade else ""))
         sub.add_argument("--timeout", type=_seconds, default=20.0, metavar="SECONDS",
                          help="time limit of each check, and of each cell (default 20)")
         sub.add_argument("--memory", type=_gibibytes, default=4.0, metavar="GIB",

@@ -13,7 +13,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-from lab2a import solutions
+import solutions  # the repository's answer key (not in the installed package)
 from lab2a.autograder.checks.manifest import CHECKS
 
 from .conftest import ROOT

@@ -38,8 +38,9 @@ def _grade_one(folder: Path, choice: Choice, limits: Limits):
 
 
 def grade_folder(folder: Path, out_csv: Path, jobs: int = 0, limits: Limits = Limits(),
-                 progress: bool | None = None) -> dict:
-    """Grade every submission under folder; write out_csv; return {student: Report}."""
+                 progress: bool | None = None, json_dir: Path | None = None) -> dict:
+    """Grade every submission under folder; write out_csv (and each report to json_dir/<student>.json);
+    return {student: Report}."""
     found = submissions(folder)
     if not found:
         raise FileNotFoundError(f"no notebooks in {folder} (expected <student>/lab2a/*.ipynb or *.ipynb)")
@@ -54,6 +55,10 @@ def grade_folder(folder: Path, out_csv: Path, jobs: int = 0, limits: Limits = Li
             reports[futures[future]] = future.result()
             bar.update()
     _write_csv(out_csv, found, reports)
+    if json_dir is not None:
+        json_dir.mkdir(parents=True, exist_ok=True)
+        for student, report in reports.items():
+            (json_dir / f"{student}.json").write_text(report.to_json(), encoding="utf-8")
     return reports
 
 

@@ -8,6 +8,8 @@ back; the grader takes the SGD step (in float32, as torch.optim.SGD does). So no
 ever in the student's process, where a student's train could reach it.
 """
 
+import secrets
+
 import numpy as np
 
 from lab2a.autograder.judge.oracle import CAUSAL
@@ -32,8 +34,8 @@ SETTING = (f"Training your ConvolutionalFilter({TAPS}) step by step ({STEPS} ste
            f"MSE, taps starting at zero) on white noise filtered by a known {TAPS}-tap filter plus noise")
 
 
-def _step(ask, key: int, h: np.ndarray, x, y, first: bool) -> dict:
-    args = {"handle": f"convergence-{key}", "taps": TAPS, "h": h}
+def _step(ask, handle: str, h: np.ndarray, x, y, first: bool) -> dict:
+    args = {"handle": handle, "taps": TAPS, "h": h}
     if first:
         args.update(x=x, y=y)
     data = data_of(ask("filter_step", **args))
@@ -60,9 +62,10 @@ def convergence(ask, key, memo) -> None:
 
     x, y = convergence_data(key)
     h = np.zeros(TAPS, np.float32)
+    handle = secrets.token_hex(8)   # a new module for each run of the check
     losses = []
     for step in range(STEPS):
-        data = _step(ask, key, h, x, y, first=step == 0)
+        data = _step(ask, handle, h, x, y, first=step == 0)
         grad = np.asarray(data["grad"], np.float64)
         if grad.shape != (TAPS,) or not np.isfinite(grad).all() or not np.isfinite(data["loss"]):
             raise Failed(f"{SETTING}: at step {step + 1} the gradient of the taps was {np.round(grad.ravel()[:8], 4)}: "

@@ -64,9 +64,33 @@ def attributes(ask, key, memo) -> None:
 
 
 SIDE_EFFECTS = (noise_case(81, (4, 1, 500), 51), noise_case(81, (4, 1, 500), 52), noise_case(81, (4, 1, 500), 51))
+TAPS_MATTER = noise_case(81, (2, 1, 300), 53)
+
+
+def taps_matter(ask, key, memo) -> None:
+    """Fails unless forward's output changes with self.filter: the properties of forward (no side effects,
+    any device) are those of a filter, and a forward that ignores its taps (`return x`, `pass`) is none.
+    Measured on the outputs, numbers the grader compares itself."""
+    if "taps matter" in memo:
+        return
+    h, x = TAPS_MATTER.inputs(key)
+    outputs = []
+    for taps in (h, (h + 1).astype(h.dtype)):
+        call = data_of(ask("filter_calls", taps=81, h=taps, calls=[{"x": x}]))["calls"][0]
+        if "error" in call:
+            raise Failed(f"{TAPS_MATTER.what}: {error_message(call['error'])}")
+        outputs.append(usable_values(call.get("output") or {}, x, "float32"))
+    if any(values is None for values in outputs):
+        raise Failed(f"{TAPS_MATTER.what}: forward's output is not a float32 tensor of the input's shape, so it can't "
+                     f"be judged as a filter yet: fix filter_outputs first.")
+    if largest_error(outputs[1], outputs[0])[0] <= TOLERANCE["float32"] * scale(h, x):
+        raise Failed("forward's output does not change when self.filter does: it is not a filter of its taps yet "
+                     "(this part judges forward as a filter: y[..., n] = sum_k filter[k] * x[..., n-k]).")
+    memo["taps matter"] = True
 
 
 def no_side_effects(ask, key, memo) -> None:
+    taps_matter(ask, key, memo)
     h, _ = SIDE_EFFECTS[0].inputs(key)
     inputs = [case.inputs(key)[1] for case in SIDE_EFFECTS]
     calls = data_of(ask("filter_calls", taps=81, h=h, calls=[{"x": x} for x in inputs]))["calls"]
@@ -178,6 +202,10 @@ def _gradient_run(ask, key, memo, case: Case = GRADIENT_CASE) -> dict:
 
 
 def gradient_reaches(ask, key, memo, case: Case = GRADIENT_CASE) -> None:
+    """A gradient reaches the taps, and it is the gradient of the output forward computes: how the loss
+    changes from the taps h to other taps h2, sum(w * (forward_h2(x) - forward_h(x))), must be
+    grad . (h2 - h), as it is for every filter linear in its taps (right or wrong). So the gradient is
+    a number checked against the outputs, never a claim of the student's process taken on trust."""
     data = _gradient_run(ask, key, memo, case)
     call = data["calls"][0]
     if not data["filter_requires_grad"]:
@@ -189,15 +217,36 @@ def gradient_reaches(ask, key, memo, case: Case = GRADIENT_CASE) -> None:
     if call.get("grad") is None:
         raise Failed(f"no gradient reached self.filter after loss.backward(): forward does not use the "
                      f"parameter itself. {_CUT}")
+    h, x = case.inputs(key)
+    if largest_error(np.asarray(call["taps_after"]), h.astype(np.float64))[0] != 0:
+        raise Failed("forward changed self.filter while it ran, so its gradient is not the gradient of the taps it "
+                     "was given: forward must only read the taps (see filter_structure).")
+    grad = np.asarray(call["grad"], np.float64)
+    w = gradient_weights(case, key)
+    if grad.shape != (case.taps,) or not np.isfinite(grad).all() or not np.any(grad):
+        raise Failed(f"the gradient that reached self.filter is {np.round(grad.ravel()[:5], 4)}...: no usable "
+                     f"gradient. {_CUT}")
+    h2 = (h + np.random.default_rng([case.seed, 4, key]).standard_normal(case.taps)).astype(case.dtype)
+    other = data_of(ask("filter_calls", taps=case.taps, h=h2, calls=[{"x": x}], dtype=case.dtype))["calls"][0]
+    y1, y2 = (usable_values(c.get("output") or {}, x, case.dtype) for c in (call, other))
+    if y1 is None or y2 is None:
+        raise Failed(f"{case.what}: forward's output can't be compared between two sets of taps: fix "
+                     f"filter_outputs first.")
+    change = float(np.sum(w * (y2 - y1)))
+    predicted = float(grad @ (h2.astype(np.float64) - h))
+    limit = TOLERANCE[case.dtype] * float(np.sum(np.abs(w)) * np.max(np.abs(x))) * float(
+        np.sum(np.abs(h)) + np.sum(np.abs(h2)))
+    if abs(change - predicted) > limit:
+        raise Failed(f"{case.what}: the gradient of self.filter does not match forward's output: going from the "
+                     f"taps h to other taps changes the loss by {change:.6g}, while the gradient predicts "
+                     f"{predicted:.6g}. The output and its gradient must come from the same computation on "
+                     f"self.filter. {_CUT}")
 
 
 def gradient_true(ask, key, memo, case: Case = GRADIENT_CASE) -> None:
     gradient_reaches(ask, key, memo, case)
     call = memo["gradient"]["calls"][0]
     h, x = case.inputs(key)
-    if largest_error(np.asarray(call["taps_after"]), h.astype(np.float64))[0] != 0:
-        raise Failed("forward changed self.filter while it ran, so its gradient is not the gradient of the taps it "
-                     "was given: forward must only read the taps (see filter_structure).")
     got = np.asarray(call["grad"], np.float64)
     w = gradient_weights(case, key)
     expected = CAUSAL.gradient(w, x, case.taps)
@@ -257,6 +306,7 @@ def any_device(ask, key, memo) -> None:
     device but no data. A tensor forward creates on the CPU then meets the meta input: most operations
     raise, and the few that don't check devices on meta are caught by watching every torch operation.
     If some op has no meta implementation, the part passes rather than failing correct code."""
+    taps_matter(ask, key, memo)
     data = data_of(ask("filter_meta", taps=META_TAPS, shape=list(META_SHAPE)))
     left_behind = [name for name, device in data["plain_tensors"] if device != "meta"]
     stray = (f" self.{left_behind[0]} is a plain tensor attribute, which .to(device) leaves on the CPU: register it "
@@ -275,6 +325,9 @@ def any_device(ask, key, memo) -> None:
         no_meta_kernel = error["kind"] == "NotImplementedError" and "meta" in error["text"].lower()
         if not no_meta_kernel:  # not a device problem (forward not written yet, a bug of its own)
             raise Failed(describe_error(error["where"], error["kind"], error["text"]))
+        if data.get("host_reads"):  # the meta run stopped early: what forward does on the CPU tells instead
+            raise Failed(f"forward reads its tensors back into Python or numpy ({data['host_reads'][0]}): that needs "
+                         f"the data on the CPU, so it fails on a GPU. Keep the computation in torch operations.")
     if data["mixes"]:
         raise Failed(f"{CPU_TENSOR}. It meets the input, on another device, in torch's {data['mixes'][0]}{where}.{stray}")
     if error:

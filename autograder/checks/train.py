@@ -61,10 +61,15 @@ def _numbers(values: list) -> str:
 
 
 def _loop_cause(s: Scenario, student: dict) -> str | None:
-    """The loop mistake whose run leaves the student's parameters, or what the recorded events show."""
-    for mistake, cause in LOOP_MISTAKES.items():
+    """What the recorded events show the loop did wrong, or the loop mistake whose run leaves the student's
+    parameters (events first: two mistakes can leave the same parameters, e.g. no step and zeroing the
+    gradients between backward and step)."""
+    cause = events_cause(student.get("events", ""), s, counts=False)
+    if cause:
+        return cause
+    for mistake, text in LOOP_MISTAKES.items():
         if mistake != "after step" and _difference(student["parameters"], reference_run(s, mistake).parameters) is None:
-            return cause
+            return text
     return events_cause(student.get("events", ""), s)
 
 
@@ -116,6 +121,8 @@ def _values_cause(s: Scenario, student: dict, values: list, correct) -> str:
     trained_right = _difference(student["parameters"], correct.parameters) is None
     if trained_right:  # "after step" trains right too, and returns other losses
         runs = [(None, correct), ("after step", reference_run(s, "after step"))]
+    elif events_cause(student.get("events", ""), s, counts=False):
+        return events_cause(student.get("events", ""), s, counts=False)
     else:
         runs = [(m, run) for m in LOOP_MISTAKES if m != "after step"
                 if _difference(student["parameters"], (run := reference_run(s, m)).parameters) is None]

@@ -8,6 +8,7 @@ with a message for every check. GraderError means the grader itself could not ru
 """
 
 import contextlib
+import hashlib
 import re
 from functools import cache
 
@@ -99,8 +100,19 @@ def unreadable(path, problem: str, hidden: bool = True, limits: Limits = Limits(
                   problem=problem, timeout=limits.timeout, memory=limits.memory)
 
 
+def submission_key(key: int, steps: Plan) -> int:
+    """The grading key for this submission: the course's key mixed with the student's code, so inputs differ
+    from one submission to the next (the expected values one report shows are worth nothing for other code),
+    and stay the same for the same code. The public key stays as it is."""
+    if key == PUBLIC_KEY:
+        return key
+    code = "\n\0".join(cell.source for cell in steps.cells)
+    return int.from_bytes(hashlib.sha256(f"{key}\0{code}".encode()).digest()[:7], "big") + 1
+
+
 def _graded(label: str, notebook, hidden: bool, key: int, limits: Limits, checks: list, session: Session) -> Report:
     steps = plan(notebook, _release(), [c.name for c in checks])
+    key = submission_key(key, steps)
     verdicts, ran, order = {}, {}, {}
     with _one_thread():
         for index, (kind, item) in enumerate(steps.steps):
@@ -111,7 +123,9 @@ def _graded(label: str, notebook, hidden: bool, key: int, limits: Limits, checks
                 order[item.name] = index
             else:
                 order[item] = index
-                verdicts[item] = run_check(item, session.asker(quiet=not check(item).visible), key)
+                with session.check(hidden=not check(item).visible) as ask:
+                    verdicts[item] = run_check(item, ask, key)
+    session.close()  # the worker's last prints are in once it has ended
     sandbox = dict(session.sandbox or {})
     output, output_bytes = session.printed()
     report = Report(label, "all" if hidden else "visible", [], notes=list(steps.notes), timeout=limits.timeout,

@@ -17,7 +17,6 @@ rule nbgrader's add_missing_cells follows), so both channels place every check a
 
 import ast
 import copy
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,7 +29,6 @@ SOLUTION_CELLS = {
     "convolutional_filter": ("filter", "class ConvolutionalFilter(nn.Module)", "ConvolutionalFilter"),
 }
 TEST_CELLS = {c.test_cell: c.name for c in CHECKS}
-_CALLED_CHECK = re.compile(r"check_in_notebook\(\s*[\"'](\w+)[\"']")
 
 
 def _dict(value) -> dict:
@@ -123,9 +121,10 @@ def statements(source: str) -> tuple[list[Statement], str | None]:
     found = []
     for node in tree.body:
         decorators = getattr(node, "decorator_list", [])
-        first = min([node] + decorators, key=lambda n: (n.lineno, n.col_offset))
-        text = _segment(lines, (first.lineno, first.col_offset), (node.end_lineno, node.end_col_offset))
-        found.append(Statement(first.lineno, text, is_definition(node)))
+        # a decorated def starts at its first decorator's "@", at the start of that line
+        start = (min(d.lineno for d in decorators), 0) if decorators else (node.lineno, node.col_offset)
+        text = _segment(lines, start, (node.end_lineno, node.end_col_offset))
+        found.append(Statement(start[0], text, is_definition(node)))
     return found, None
 
 
@@ -216,37 +215,85 @@ def restore_deleted_cells(notebook, release) -> list[str]:
     return restored
 
 
+def reattach_metadata(notebook, release) -> list[str]:
+    """Give a notebook stripped of nbgrader's metadata (by an editor, or a copy into a new notebook) its
+    metadata back: each release cell to the first cell of the same type and text, each solution cell to
+    the first code cell defining its name. Returns the grade_ids given back; changes only cells without
+    metadata."""
+    cells = notebook["cells"]
+    taken, given = set(), []
+    for cell in release["cells"]:
+        gid = grade_id(cell)
+        if gid is None:
+            continue
+        if gid in SOLUTION_CELLS:
+            name = SOLUTION_CELLS[gid][2]
+            match = next((i for i, c in enumerate(cells) if i not in taken and grade_id(c) is None
+                          and c.get("cell_type") == "code" and defines(_text(c.get("source")), name)), None)
+        else:
+            text = _text(cell.get("source")).strip()
+            match = next((i for i, c in enumerate(cells) if i not in taken and grade_id(c) is None
+                          and c.get("cell_type") == cell.get("cell_type") and _text(c.get("source")).strip() == text),
+                         None)
+        if match is not None:
+            taken.add(match)
+            cells[match] = {**cells[match], "metadata": {**_dict(cells[match].get("metadata")),
+                                                         "nbgrader": copy.deepcopy(cell["metadata"]["nbgrader"])}}
+            given.append(gid)
+    return given
+
+
+def _nbgrader_cell(cell) -> bool:
+    marks = _dict(_dict(cell.get("metadata")).get("nbgrader"))
+    return bool(marks.get("grade") or marks.get("solution") or marks.get("locked"))
+
+
+def deduplicate(cells: list) -> list:
+    """The cells as nbgrader's DeduplicateIds leaves them: of the cells sharing a grade_id (a test cell
+    copied, a solution cell copied and pasted), the last keeps it, the others become plain cells."""
+    seen, kept = set(), []
+    for cell in reversed(cells):
+        gid = grade_id(cell)
+        if gid is not None and _nbgrader_cell(cell):
+            if gid in seen:
+                cell = {**cell, "metadata": {k: v for k, v in _dict(cell.get("metadata")).items() if k != "nbgrader"}}
+            seen.add(gid)
+        kept.append(cell)
+    return kept[::-1]
+
+
 def plan(notebook: dict, release: dict | None = None, checks=None) -> Plan:
-    """The steps grading takes for this notebook (not changed: deleted cells are put back in a copy).
-    checks: the names of the checks to place (default: all)."""
+    """The steps grading takes for this notebook (the notebook itself is not changed). checks: the names of
+    the checks to place (default: all).
+
+    A cell is known by its grade_id, whatever its type and flags say (nbgrader restores both from the
+    assignment): a test cell's id is where its check stands, a solution cell's id is the student's code
+    (run even if made a text cell), another id of the assignment is the instructor's and never runs."""
     wanted = [c.name for c in CHECKS] if checks is None else list(checks)
     result = Plan()
-    cells = [_dict(c) for c in notebook.get("cells", [])]
-    if release is not None and any(grade_id(c) for c in cells):  # (a notebook stripped of metadata: nothing to place)
+    cells = deduplicate([_dict(c) for c in notebook.get("cells", [])])
+    instructor = set(TEST_CELLS)
+    if release is not None:
+        instructor |= {grade_id(c) for c in release["cells"]} - {None} - set(SOLUTION_CELLS)
         copied = {"cells": list(cells)}
+        if not any(grade_id(c) for c in cells) and reattach_metadata(copied, release):
+            result.notes.append("the notebook had lost nbgrader's cell metadata: the grader recognised its cells by "
+                                "their text (the solution cells by what they define)")
         restored = restore_deleted_cells(copied, release)
+        cells = copied["cells"]
         if restored:
-            cells = copied["cells"]
             result.notes.append(f"cells of the assignment missing from the notebook were put back for grading: "
                                 f"{', '.join(restored)}")
     placed = set()
     for position, cell in enumerate(cells, start=1):
-        if cell.get("cell_type") != "code":
-            continue
         gid, source = grade_id(cell), _text(cell.get("source"))
-        if gid is not None and not _is_solution(cell):  # the instructor's cell
-            name = TEST_CELLS.get(gid)
+        if gid in TEST_CELLS:
+            name = TEST_CELLS[gid]
             if name in wanted and name not in placed:
                 result.steps.append(("check", name))
                 placed.add(name)
             continue
-        called = [n for n in _CALLED_CHECK.findall(source) if n in wanted and n not in placed]
-        if gid is None and called and not defines(source, "train") and not defines(source, "ConvolutionalFilter"):
-            for name in called:  # a test cell stripped of its metadata: its check stands here
-                result.steps.append(("check", name))
-                placed.add(name)
-            continue
-        if not source.strip():
+        if gid in instructor or (gid not in SOLUTION_CELLS and cell.get("cell_type") != "code") or not source.strip():
             continue
         result.steps.append(("cell", _student_cell(position, gid, source)))
     for name in wanted:

@@ -13,6 +13,7 @@ torch imported already, so a new one costs milliseconds.
 """
 
 import atexit
+import contextlib
 import json
 import os
 import select
@@ -43,7 +44,13 @@ class Limits:
     startup: float = 180.0         # seconds for a worker to import torch and confine itself
     output: int = 10_000           # bytes of the student's printed output kept for the report
     disk: int = 512 << 20          # bytes the student's code may write in its folder
+    files: int = 10_000            # files it may make there
+    total: float | None = None     # seconds for the whole submission (default: 15 steps' worth)
     max_message: int = transport.MAX_MESSAGE
+
+    @property
+    def budget(self) -> float:
+        return self.total if self.total is not None else 15 * self.timeout
 
 
 class _Output:
@@ -77,6 +84,8 @@ def _environment(folder: str) -> dict:
         "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1", "PYTHONIOENCODING": "utf-8",
         "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
         "MPLBACKEND": "Agg", "MPLCONFIGDIR": os.path.join(folder, ".matplotlib"),
+        # torch.compile needs a compiler in a new process, which the sandbox forbids: compiled code runs as is
+        "TORCHDYNAMO_DISABLE": "1",
         # the worker imports the same lab2a as this grader (a plain copy is not installed, a checkout is)
         "PYTHONPATH": str(Path(lab2a.__file__).resolve().parents[1]),
     }
@@ -87,18 +96,21 @@ def _environment(folder: str) -> dict:
     return env
 
 
-def _folder_bytes(folder: str, limit: int) -> int:
-    """Bytes in the folder, counted until the limit is passed."""
-    total = 0
-    for root, _, files in os.walk(folder):
+def _over(folder: str, limits: Limits) -> str | None:
+    """What the folder holds past the limits ("disk" or "files"), counted until a limit is passed."""
+    total, count = 0, 0
+    for root, folders, files in os.walk(folder):
+        count += len(files) + len(folders)
+        if count > limits.files:
+            return "files"
         for name in files:
             try:
                 total += os.lstat(os.path.join(root, name)).st_blocks * 512
             except OSError:
                 continue
-            if total > limit:
-                return total
-    return total
+            if total > limits.disk:
+                return "disk"
+    return None
 
 
 class _ForkServer:
@@ -252,6 +264,9 @@ class Worker:
                 if progress:
                     progress(message)
                 continue
+            over = _over(self.folder, self.limits)  # (written faster than polled)
+            if over:
+                raise self._lost(over)
             return message
 
     def _next(self, deadline: float) -> dict:
@@ -275,8 +290,9 @@ class Worker:
                 raise self._lost("timeout")
             ready, _, _ = select.select([self.results], [], [], min(remaining, 0.5))
             if not ready:
-                if _folder_bytes(self.folder, self.limits.disk) > self.limits.disk:
-                    raise self._lost("disk")
+                over = _over(self.folder, self.limits)
+                if over:
+                    raise self._lost(over)
                 continue
             chunk = os.read(self.results, 1 << 20)
             if not chunk:
@@ -293,6 +309,12 @@ class Worker:
         elif kind == "disk":
             message = (f"your code wrote more than {self.limits.disk >> 20} MiB of files while it was graded, so "
                        f"the grader stopped it")
+        elif kind == "files":
+            message = (f"your code made more than {self.limits.files} files while it was graded, so the grader "
+                       f"stopped it")
+        elif kind == "budget":
+            message = (f"not run: your notebook used up the {self.limits.budget:g} s of grading it may take in all "
+                       f"(slow or endless statements, each stopped after {self.limits.timeout:g} s)")
         else:
             message = (f"the grader could not read what the Python process running your code sent ({detail}); did "
                        f"your code write to the grader's channel?")
@@ -379,21 +401,36 @@ class Session:
         self.history = []        # CellRun, in the order they ran
         self.workers = 0
         self.sandbox = None
+        self.ends = None         # when the submission's time budget runs out (set by its first step)
+
+    def _deadline(self) -> float:
+        """The end of the next step: its own limit, or the submission's budget if that comes first."""
+        now = time.monotonic()
+        if self.ends is None:
+            self.ends = now + self.limits.budget
+        if now >= self.ends:
+            raise StepFailed("budget", f"not run: your notebook used up the {self.limits.budget:g} s of grading it may "
+                                       f"take in all (slow or endless statements, each stopped after "
+                                       f"{self.limits.timeout:g} s)")
+        return min(now + self.limits.timeout, self.ends)
 
     def warm(self) -> None:
         """Start the fork server now, if it isn't yet (it imports torch while the grader reads the notebook)."""
         fork_server(self.limits)
 
     def _live(self) -> Worker:
-        if self.worker is not None and not self.worker.stopped:
-            return self.worker
+        if self.worker is None or self.worker.stopped:
+            self.worker = self._fresh()
+        return self.worker
+
+    def _fresh(self) -> Worker:
+        """A new worker with the cells run so far run again (their outcome is known already)."""
         worker = Worker(self.limits, self.output, self.protect)
         self.sandbox = worker.ready()
         self.workers += 1
-        self.worker = worker
-        for cell in self.history:  # what the lost worker had defined (its outcome is known already)
+        for cell in self.history:
             try:
-                worker.answer(worker.request(cell.request()), time.monotonic() + self.limits.timeout)
+                worker.answer(worker.request(cell.request()), self._deadline())
             except StepFailed:
                 break  # the next step finds the worker gone and starts again
         return worker
@@ -401,15 +438,21 @@ class Session:
     def run_cell(self, cell: CellRun) -> CellRun:
         """Run the cell; a statement that times out or ends the process is skipped and the cell run again."""
         while True:
-            worker = self._live()
             running = []
-            deadline = time.monotonic() + self.limits.timeout
             try:
-                answer = worker.answer(worker.request(cell.request()), deadline,
-                                       progress=lambda message: running.append(message["statement"]))
+                worker = self._live()   # (a worker's start is not the cell's time)
+                deadline = self._deadline()
+                sent = len(cell.request()["run"]["statements"])
+
+                def progress(message, worker=worker):
+                    index = message["statement"]
+                    if type(index) is not int or not 0 <= index < sent or (running and index <= running[-1]):
+                        raise worker._lost("protocol", "a progress message out of order")
+                    running.append(index)
+                answer = worker.answer(worker.request(cell.request()), deadline, progress)
             except StepFailed as failure:
-                if not running or failure.kind == "protocol":
-                    cell.skipped.update({i: failure.message for i in range(len(cell.statements))})
+                if not running or failure.kind == "budget":
+                    cell.skipped.update({i: failure.message for i in range(len(cell.statements)) if i not in cell.skipped})
                     self.history.append(cell)
                     return cell
                 cell.skipped[cell.index(running[-1])] = failure.message
@@ -425,20 +468,32 @@ class Session:
             self.history.append(cell)
             return cell
 
-    def asker(self, quiet: bool = False):
+    @contextlib.contextmanager
+    def check(self, hidden: bool = False):
         """ask(operation, **args) -> answer, for one check: its time limit runs from its first operation
-        (once a worker is ready) to its last."""
-        deadline = []
+        (once a worker is ready) to its last. A hidden check runs in a worker of its own, thrown away after
+        it, with the student's prints dropped: nothing of its inputs reaches a later cell or the report."""
+        deadline, own = [], []
 
         def ask(operation: str, **args) -> dict:
-            worker = self._live()
+            if hidden:
+                if not own or own[-1].stopped:
+                    own.append(self._fresh())
+                worker = own[-1]
+            else:
+                worker = self._live()
             if not deadline:
-                deadline.append(time.monotonic() + self.limits.timeout)
-            return worker.answer(worker.request({"op": operation, "args": args, "quiet": quiet}), deadline[0])
-        return ask
+                deadline.append(self._deadline())
+            return worker.answer(worker.request({"op": operation, "args": args, "quiet": hidden}), deadline[0])
+        try:
+            yield ask
+        finally:
+            for worker in own:
+                worker.stop()
 
     def printed(self) -> tuple[str, int]:
-        """The kept start of the student's prints, and how many bytes were printed in all."""
+        """The kept start of the student's prints, and how many bytes were printed in all (after close(),
+        so the last prints are in)."""
         with self.output.lock:
             return bytes(self.output.kept).decode("utf-8", "replace"), self.output.total
 

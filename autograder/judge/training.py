@@ -103,10 +103,11 @@ SUMMARY_MISTAKES = {
 }
 
 
-def events_cause(events: str, s: Scenario) -> str | None:
+def events_cause(events: str, s: Scenario, counts: bool = True) -> str | None:
     """What the recorded events of the student's loop (sandbox/scenario.py: n batch, f forward, l loss,
-    b backward, z zero_grad, s step) say is wrong, if anything. For messages only: the events come
-    from the student's process, so they never decide a point."""
+    b backward, z zero_grad, s step) say is wrong, if anything; counts=False: only the order of the calls,
+    not how many steps were taken. For messages only: the events come from the student's process, so
+    they never decide a point."""
     if not isinstance(events, str) or not events:
         return None
     batches = [segment for segment in events.split("n")[1:]]
@@ -125,7 +126,7 @@ def events_cause(events: str, s: Scenario) -> str | None:
         if "b" in segment and segment.find("s") < segment.find("b"):
             return ("optimizer.step() comes before loss.backward(): each step applies the previous batch's gradient. "
                     "Per batch: zero_grad(), loss, backward(), step()")
-    if len(events) < 4000:
+    if counts and len(events) < 4000:
         expected = s.batches * s.n_epochs
         if len(trained) < expected:
             return (f"train took {len(trained)} optimizer steps where {s.n_epochs} epochs of {s.batches} batches take "

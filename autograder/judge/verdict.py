@@ -122,6 +122,9 @@ def data_of(answer) -> dict:
         raised = answer["raised"]
         return_text = f": {first_line(raised['text'])}" if raised["text"].strip() else ""
         raise Failed(f"running your code failed with {raised['kind']}{return_text}")
+    if isinstance(answer.get("tampered"), str):
+        raise Failed(f"your code changed the grader's sandbox ({answer['tampered']}) while it was graded, so this part "
+                     f"can't be judged: leave lab2a's modules alone.")
     if isinstance(answer.get("unsendable"), str):
         raise Failed(f"what your code returned could not be sent to the grader: {answer['unsendable']}", "error")
     raise Failed("the grader could not use what your notebook's code sent back.", "error")

@@ -187,21 +187,43 @@ def landlock(folder: Path, readable, protected=(), abi: int | None = None) -> tu
 # ---- seccomp: no sockets, no processes, no one else's signals ---------------------------------------------
 
 _NUMBERS = {
-    "x86_64": dict(arch=0xC000003E, socket=41, clone=56, fork=57, vfork=58, clone3=435, kill=62, tkill=200,
-                   tgkill=234, rt_sigqueueinfo=129, rt_tgsigqueueinfo=297, pidfd_send_signal=424, pidfd_open=434,
-                   ptrace=101, process_vm_readv=310, process_vm_writev=311, io_uring_setup=425, init_module=175,
-                   finit_module=313, kexec_load=246, kexec_file_load=320, bpf=321, perf_event_open=298,
-                   userfaultfd=323, unshare=272, setns=308, open_by_handle_at=304, keyctl=250, add_key=248),
-    "aarch64": dict(arch=0xC00000B7, socket=198, clone=220, clone3=435, kill=129, tkill=130, tgkill=131,
-                    rt_sigqueueinfo=138, rt_tgsigqueueinfo=240, pidfd_send_signal=424, pidfd_open=434, ptrace=117,
-                    process_vm_readv=270, process_vm_writev=271, io_uring_setup=425, init_module=105,
-                    finit_module=273, kexec_load=104, kexec_file_load=294, bpf=280, perf_event_open=241,
-                    userfaultfd=282, unshare=97, setns=268, open_by_handle_at=265, keyctl=219, add_key=217),
+    "x86_64": dict(
+        arch=0xC000003E, clone=56, clone3=435,
+        socket=41, fork=57, vfork=58, tkill=200, pidfd_send_signal=424, pidfd_open=434, ptrace=101,
+        process_vm_readv=310, process_vm_writev=311, io_uring_setup=425, init_module=175, finit_module=313,
+        kexec_load=246, kexec_file_load=320, bpf=321, perf_event_open=298, userfaultfd=323, unshare=272, setns=308,
+        open_by_handle_at=304, keyctl=250, add_key=248, kcmp=312, migrate_pages=256, move_pages=279,
+        chmod=90, fchmod=91, fchmodat=268, fchmodat2=452, chown=92, fchown=93, lchown=94, fchownat=260,
+        utime=132, utimes=235, futimesat=261, utimensat=280, truncate=76, setxattr=188, lsetxattr=189,
+        fsetxattr=190, removexattr=197, lremovexattr=198, fremovexattr=199, setxattrat=463, removexattrat=466,
+        kill=62, tgkill=234, rt_sigqueueinfo=129, rt_tgsigqueueinfo=297, prlimit64=302, sched_setaffinity=203,
+        sched_setscheduler=144, sched_setparam=142, sched_setattr=314, setpriority=141, ioprio_set=251),
+    "aarch64": dict(
+        arch=0xC00000B7, clone=220, clone3=435,
+        socket=198, tkill=130, pidfd_send_signal=424, pidfd_open=434, ptrace=117, process_vm_readv=270,
+        process_vm_writev=271, io_uring_setup=425, init_module=105, finit_module=273, kexec_load=104,
+        kexec_file_load=294, bpf=280, perf_event_open=241, userfaultfd=282, unshare=97, setns=268,
+        open_by_handle_at=265, keyctl=219, add_key=217, kcmp=272, migrate_pages=238, move_pages=239,
+        fchmod=52, fchmodat=53, fchmodat2=452, fchown=55, fchownat=54, utimensat=88, truncate=45, setxattr=5,
+        lsetxattr=6, fsetxattr=7, removexattr=14, lremovexattr=15, fremovexattr=16, setxattrat=463,
+        removexattrat=466,
+        kill=129, tgkill=131, rt_sigqueueinfo=138, rt_tgsigqueueinfo=240, prlimit64=261, sched_setaffinity=122,
+        sched_setscheduler=119, sched_setparam=118, sched_setattr=274, setpriority=140, ioprio_set=30),
 }
+# Refused outright: sockets, processes, other processes' memory, the kernel's own state, namespaces, and
+# every change of a file's metadata (Landlock guards a file's contents, not its mode, owner, times or
+# attributes; truncate(path) before Landlock ABI 3).
 _REFUSED = ("socket", "fork", "vfork", "tkill", "pidfd_send_signal", "pidfd_open", "ptrace", "process_vm_readv",
             "process_vm_writev", "io_uring_setup", "init_module", "finit_module", "kexec_load", "kexec_file_load",
-            "bpf", "perf_event_open", "userfaultfd", "unshare", "setns", "open_by_handle_at", "keyctl", "add_key")
-_OWN_PROCESS_ONLY = ("kill", "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo")   # their first argument: a pid
+            "bpf", "perf_event_open", "userfaultfd", "unshare", "setns", "open_by_handle_at", "keyctl", "add_key",
+            "kcmp", "migrate_pages", "move_pages", "chmod", "fchmod", "fchmodat", "fchmodat2", "chown", "fchown",
+            "lchown", "fchownat", "utime", "utimes", "futimesat", "utimensat", "truncate", "setxattr", "lsetxattr",
+            "fsetxattr", "removexattr", "lremovexattr", "fremovexattr", "setxattrat", "removexattrat")
+# Allowed on this process only: their first argument is a process id (0: this process, for most).
+_OWN_PROCESS_ONLY = ("kill", "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo", "prlimit64", "sched_setaffinity",
+                     "sched_setscheduler", "sched_setparam", "sched_setattr")
+# Their second argument is the process id, and the first must say "a process" (PRIO_PROCESS 0, IOPRIO_WHO_PROCESS 1).
+_WHO_OWN_PROCESS = {"setpriority": 0, "ioprio_set": 1}
 _CLONE_THREAD = 0x00010000
 _LD, _JEQ, _JGE, _JSET, _RET = 0x20, 0x15, 0x35, 0x45, 0x06
 _ALLOW, _EACCES, _ENOSYS = 0x7FFF0000, 0x00050000 | 13, 0x00050000 | 38   # SECCOMP_RET_ERRNO | errno
@@ -217,7 +239,7 @@ class _SockFprog(ctypes.Structure):
 
 def _filter_program(numbers: dict, pid: int) -> list[tuple]:
     """The BPF program; each instruction is (code, jump if true, jump if false, k)."""
-    arg0 = 16  # offsetof(struct seccomp_data, args[0]), its low 32 bits on a little-endian machine
+    arg0, arg1 = 16, 24  # offsetof(struct seccomp_data, args[i]): the low 32 bits, on a little-endian machine
     program = [(_LD, 0, 0, 4), (_JEQ, 1, 0, numbers["arch"]), (_RET, 0, 0, _EACCES),   # another ABI: refused
                (_LD, 0, 0, 0), (_JGE, 0, 1, 0x40000000), (_RET, 0, 0, _EACCES)]        # x32: refused
     for name in _REFUSED:
@@ -228,10 +250,12 @@ def _filter_program(numbers: dict, pid: int) -> list[tuple]:
     # clone: threads only
     program += [(_JEQ, 0, 4, numbers["clone"]), (_LD, 0, 0, arg0), (_JSET, 0, 1, _CLONE_THREAD),
                 (_RET, 0, 0, _ALLOW), (_RET, 0, 0, _EACCES)]
-    # signals: to this process only (pid 0 and -1 mean a group, or every process)
-    for name in _OWN_PROCESS_ONLY:
-        program += [(_JEQ, 0, 4, numbers[name]), (_LD, 0, 0, arg0), (_JEQ, 1, 0, pid), (_RET, 0, 0, _EACCES),
-                    (_RET, 0, 0, _ALLOW)]
+    for name in _OWN_PROCESS_ONLY:  # the pid: 0 (this process) or this process's own
+        program += [(_JEQ, 0, 5, numbers[name]), (_LD, 0, 0, arg0), (_JEQ, 2, 0, 0), (_JEQ, 1, 0, pid),
+                    (_RET, 0, 0, _EACCES), (_RET, 0, 0, _ALLOW)]
+    for name, which in _WHO_OWN_PROCESS.items():  # "a process", then the pid in the second argument
+        program += [(_JEQ, 0, 7, numbers[name]), (_LD, 0, 0, arg0), (_JEQ, 0, 3, which), (_LD, 0, 0, arg1),
+                    (_JEQ, 2, 0, 0), (_JEQ, 1, 0, pid), (_RET, 0, 0, _EACCES), (_RET, 0, 0, _ALLOW)]
     return program + [(_RET, 0, 0, _ALLOW)]
 
 
@@ -268,9 +292,11 @@ def drop_capabilities() -> None:
 
 
 def _limit(which, value: int) -> None:
+    """Soft and hard limit both: without capabilities the process can't raise either again."""
     try:
         _, hard = resource.getrlimit(which)
-        resource.setrlimit(which, (value if hard == resource.RLIM_INFINITY else min(value, hard), hard))
+        value = value if hard == resource.RLIM_INFINITY else min(value, hard)
+        resource.setrlimit(which, (value, value))
     except (ValueError, OSError):
         pass
 

@@ -134,7 +134,7 @@ def _warm_up(torch) -> None:
 def _protected() -> list[str]:
     """Where the grader's own packages are, found without importing them (the solutions are among them)."""
     places = []
-    for name in ("lab2a", "lab2a.autograder", "lab2a.data", "lab2a.solutions"):
+    for name in ("lab2a", "lab2a.autograder", "lab2a.data"):
         try:
             spec = importlib.util.find_spec(name)
         except (ImportError, ValueError):
@@ -168,7 +168,8 @@ def serve(requests: int, results: int, memory: int, max_message: int, protect=()
     import numpy as np
     import torch
 
-    from lab2a.autograder.sandbox import ops, prelude, transport
+    from lab2a.autograder.sandbox import confine as confine_module
+    from lab2a.autograder.sandbox import integrity, ops, prelude, scenario, student, transport
     from lab2a.autograder.sandbox.confine import confine
 
     for fd in (requests, results):
@@ -181,6 +182,8 @@ def serve(requests: int, results: int, memory: int, max_message: int, protect=()
     random.seed(0)
     np.random.seed(0)
     torch.manual_seed(0)
+    sandbox_modules = (ops, student, scenario, transport, integrity, prelude, confine_module, sys.modules[__name__])
+    taken, changed = integrity.snapshot(sandbox_modules), integrity.changed
     while True:
         request = channel.receive()
         if request is None:
@@ -196,13 +199,16 @@ def serve(requests: int, results: int, memory: int, max_message: int, protect=()
                     failures.append({"statement": index, "line": statement["line"], "message": problem})
             channel.send({"id": ident, "ran": {"failures": failures}})
         elif "op" in request:
-            if request.get("quiet"):
-                with _Quiet():
+            before = changed(taken)
+            if before is None:
+                if request.get("quiet"):
+                    with _Quiet():
+                        answer = ops.perform(namespace, request["op"], request.get("args", {}))
+                else:
                     answer = ops.perform(namespace, request["op"], request.get("args", {}))
-            else:
-                answer = ops.perform(namespace, request["op"], request.get("args", {}))
-                _flush()
-            channel.send({"id": ident, **answer})
+                    _flush()
+            after = before or changed(taken)
+            channel.send({"id": ident, **({"tampered": after} if after else answer)})
     _flush()
     os._exit(0)  # no atexit handlers or finalizers the student's code may have registered
 

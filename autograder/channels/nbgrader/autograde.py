@@ -72,3 +72,33 @@ class GradeInSandbox(NbGraderPreprocessor):
         self.log.info("%s: %s / %s (%s)", student, report.score, report.max_score,
                       ", ".join(f"{t.name} {t.score}/{t.max_score}" for t in report.tests if check(t.name).points))
         return nb, resources
+
+
+class RestoreCellFlags(NbGraderPreprocessor):
+    """Before nbgrader's OverwriteCells (nbgrader_config.py puts it after DeduplicateIds): every cell of the
+    assignment gets back the flags the assignment gave it (grade, solution, locked, points). nbgrader puts
+    back a changed test cell's text but not a flag a student changed, and then fails on the checksum;
+    and a copy that DeduplicateIds cleared keeps an empty nbgrader entry, on which add_missing_cells
+    fails: it becomes a plain cell. So a student's edit of metadata can't stop nbgrader, and the cells
+    mean for nbgrader what they mean for `lab2a grade` (grading/layout.py)."""
+
+    def preprocess(self, nb, resources):
+        from nbgrader.api import Gradebook
+
+        with Gradebook(resources["nbgrader"]["db_url"]) as gradebook:
+            notebook = gradebook.find_notebook(resources["nbgrader"]["notebook"], resources["nbgrader"]["assignment"])
+            points = {cell.name: cell.max_score for cell in notebook.grade_cells}
+            solutions = {cell.name for cell in notebook.solution_cells}
+            locked = {cell.name: cell.locked for cell in notebook.source_cells}
+        for cell in nb.cells:
+            marks = cell.metadata.get("nbgrader")
+            if marks is not None and not marks.get("grade_id"):
+                del cell.metadata["nbgrader"]
+            elif marks is not None and marks["grade_id"] in locked:
+                gid = marks["grade_id"]
+                marks["grade"], marks["solution"], marks["locked"] = gid in points, gid in solutions, locked[gid]
+                if gid in points:
+                    marks["points"] = points[gid]
+                else:
+                    marks.pop("points", None)
+        return nb, resources

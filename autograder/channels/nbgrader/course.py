@@ -37,20 +37,23 @@ def nbgrader(course: Path, *args: str, check: bool = True, capture: bool = True)
     return result
 
 
-def new_course(repository: Path, course: Path) -> Path:
-    """A course folder with this repository's configuration and source notebook, and nothing else."""
+def new_course(repository: Path, course: Path, settings: str = "") -> Path:
+    """A course folder with this repository's configuration and source notebook, and nothing else;
+    settings: lines added to its nbgrader_config.py (e.g. "c.GradeInSandbox.timeout = 5")."""
     if course.exists():
         shutil.rmtree(course)
     course.mkdir(parents=True)
-    shutil.copy(repository / "nbgrader_config.py", course)
+    config = (repository / "nbgrader_config.py").read_text()
+    (course / "nbgrader_config.py").write_text(config + (f"\n{settings}\n" if settings else ""))
     shutil.copytree(repository / "source", course / "source")
     return course
 
 
-def grade_submissions(repository: Path, course: Path, submit, say=lambda text: None) -> subprocess.CompletedProcess:
+def grade_submissions(repository: Path, course: Path, submit, say=lambda text: None,
+                      settings: str = "") -> subprocess.CompletedProcess:
     """A TA's run from start to end in a new course: generate the release, let submit(course) put the
     notebooks in submitted/<student>/lab2a/, then autograde, feedback and export. Returns autograde's result."""
-    new_course(repository, course)
+    new_course(repository, course, settings)
     say(f"  nbgrader generate_assignment {ASSIGNMENT}")
     nbgrader(course, "generate_assignment", ASSIGNMENT)
     submit(course)

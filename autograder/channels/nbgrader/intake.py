@@ -7,6 +7,8 @@ student sent:
 
   * lab2a.ipynb missing, one other notebook in the folder (renamed, "lab2a (1).ipynb"): it is copied to
     lab2a.ipynb and graded as such;
+  * nbgrader's cell metadata lost (an editor stripped it): it is given back to the cells whose text is the
+    release's, and to the cells defining the solutions (grading/layout.reattach_metadata);
   * cells of the release deleted (a test cell with the text before it, a whole section): they are put
     back (the notebook as sent is kept as lab2a.ipynb.as-submitted); nbgrader would fail on it;
   * lab2a.ipynb unreadable, several other notebooks, or none at all: the file (if any) is moved to
@@ -22,7 +24,7 @@ from pathlib import Path
 
 import nbformat
 
-from lab2a.autograder.grading.layout import restore_deleted_cells
+from lab2a.autograder.grading.layout import grade_id, reattach_metadata, restore_deleted_cells
 from lab2a.autograder.grading.submission import load
 
 NOTEBOOK = "lab2a.ipynb"
@@ -94,13 +96,20 @@ def prepare_folder(folder: Path, release: Path) -> Prepared:
         return _stand_in(student, expected, release, problem, kept)
     if notebook.metadata.get(MARK):  # prepared before: a stand-in already
         return Prepared(student, "stand-in", notebook.metadata[MARK].get("problem", ""))
-    restored = restore_deleted_cells(notebook, nbformat.read(release, as_version=4))
-    if restored:
+    released = nbformat.read(release, as_version=4)
+    reattached = [] if any(grade_id(c) for c in notebook.cells) else reattach_metadata(notebook, released)
+    notebook = nbformat.from_dict(notebook)
+    restored = restore_deleted_cells(notebook, released)
+    if reattached or restored:
         kept = expected.name + AS_SUBMITTED_SUFFIX
         expected.replace(folder / kept)
         nbformat.write(notebook, str(expected))
-        done.append(f"deleted cells put back ({', '.join(restored)}); the notebook as submitted is kept as {kept}")
-    action = "repaired" if restored else "renamed" if done else "ok"
+        if reattached:
+            done.append("nbgrader's cell metadata, lost, was given back by matching the cells' text")
+        if restored:
+            done.append(f"deleted cells put back ({', '.join(restored)})")
+        done.append(f"the notebook as submitted is kept as {kept}")
+    action = "repaired" if reattached or restored else "renamed" if done else "ok"
     return Prepared(student, action, "; ".join(done))
 
 

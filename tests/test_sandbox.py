@@ -1,0 +1,324 @@
+"""The sandbox on its own: what a confined process can and cannot do (files, network, processes, signals),
+on this kernel and as older Landlock versions allow; the worker's plain-data channel; the fork server;
+the limits on time, disk and tampering."""
+
+import base64
+import json
+import os
+import pickle
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+import pytest
+
+from lab2a.autograder.grading.session import CellRun, Limits, Session
+from lab2a.autograder.sandbox import transport
+from lab2a.autograder.sandbox.confine import abi_version, readable_rules
+
+from .conftest import ROOT
+
+LANDLOCK = abi_version() >= 1
+needs_landlock = pytest.mark.skipif(not LANDLOCK, reason="needs Linux Landlock (5.13 or newer)")
+
+PROBE = textwrap.dedent("""
+    import json, os, socket, subprocess, sys
+    import torch
+    from lab2a.autograder.sandbox.confine import confine
+    inside, outside, victim, secret, abi = sys.argv[1:6]
+    said = confine(inside, 4 << 30, protected=[os.path.dirname(secret)], abi=int(abi))
+
+    def attempt(action):
+        try:
+            action()
+            return "allowed"
+        except OSError:
+            return "refused"
+
+    results = {
+        "write inside": attempt(lambda: open(os.path.join(inside, "a.txt"), "w").write("x")),
+        "read inside": attempt(lambda: open(os.path.join(inside, "a.txt")).read()),
+        "write outside": attempt(lambda: open(os.path.join(outside, "b.txt"), "w").write("x")),
+        "append outside": attempt(lambda: open(victim, "a").write("x")),
+        "delete outside": attempt(lambda: os.remove(victim)),
+        "move out": attempt(lambda: os.rename(os.path.join(inside, "a.txt"), os.path.join(outside, "a.txt"))),
+        "mkdir outside": attempt(lambda: os.mkdir(os.path.join(outside, "d"))),
+        "read outside": attempt(lambda: open(victim).read()),
+        "read the grader's secret": attempt(lambda: open(secret).read()),
+        "list outside": attempt(lambda: os.listdir(outside)),
+        "read /proc": attempt(lambda: open("/proc/1/cmdline").read()),
+        "read the runtime": attempt(lambda: open(torch.__file__).read(10)),
+        "write /dev/null": attempt(lambda: open(os.devnull, "w").write("x")),
+        "socket": attempt(lambda: socket.socket(socket.AF_INET, socket.SOCK_STREAM)),
+        "unix socket": attempt(lambda: socket.socket(socket.AF_UNIX)),
+        "start a process": attempt(lambda: subprocess.run([sys.executable, "-c", "1"])),
+        "fork": attempt(lambda: os.fork() == 0 and os._exit(0)),
+        "signal parent": attempt(lambda: os.kill(os.getppid(), 0)),
+        "signal itself": attempt(lambda: os.kill(os.getpid(), 0)),
+        "a thread": attempt(lambda: __import__("threading").Thread(target=lambda: None).start()),
+        "torch": attempt(lambda: (torch.randn(64, 64) @ torch.randn(64, 64)).sum().item()),
+    }
+    print(json.dumps({"said": said.as_dict(), "results": results}))
+    """)
+
+
+def probe(tmp_path, abi: int = 0) -> tuple[dict, dict]:
+    inside, outside, grader = tmp_path / "inside", tmp_path / "outside", tmp_path / "grader"
+    for folder in (inside, outside, grader):
+        folder.mkdir()
+    victim = outside / "victim.txt"
+    victim.write_text("the grader's file")
+    secret = grader / "answers.py"
+    secret.write_text("ANSWER = 42")
+    result = subprocess.run([sys.executable, "-c", PROBE, inside, outside, victim, secret, str(abi)],
+                            capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert victim.read_text() == "the grader's file"
+    assert sorted(p.name for p in outside.iterdir()) == ["victim.txt"]
+    data = json.loads(result.stdout.splitlines()[-1])
+    return data["said"], data["results"]
+
+
+ALWAYS = {"write inside": "allowed", "read inside": "allowed", "write outside": "refused", "append outside": "refused",
+          "delete outside": "refused", "mkdir outside": "refused", "read outside": "refused",
+          "read the grader's secret": "refused", "list outside": "refused", "read /proc": "refused",
+          "read the runtime": "allowed", "write /dev/null": "allowed", "socket": "refused", "unix socket": "refused",
+          "start a process": "refused", "fork": "refused", "signal parent": "refused", "signal itself": "allowed",
+          "a thread": "allowed", "torch": "allowed"}
+
+
+@needs_landlock
+def test_a_confined_process_reads_the_runtime_and_writes_its_folder_only(tmp_path):
+    said, results = probe(tmp_path)
+    assert results == {**ALWAYS, "move out": "refused"}
+    assert said["confined"] is True
+    assert said["files"].startswith("reads only the Python runtime and its own folder")
+    assert "socket() is refused" in said["network"] and "none can be started" in said["processes"]
+
+
+@needs_landlock
+@pytest.mark.parametrize("abi", [1, 2, 3, 4, 5, 6])
+def test_older_landlock_versions_confine_alike(tmp_path, abi):
+    """What a machine with an older kernel gets (GitHub's ubuntu runners have ABI 4): the same rules; moving
+    a file out needs ABI 2 (before it, Landlock refuses every rename across folders, so it is refused too);
+    TCP is also refused by Landlock from ABI 4 on."""
+    said, results = probe(tmp_path, abi)
+    assert results == {**ALWAYS, "move out": "refused"}
+    assert f"Landlock ABI {abi}" in said["files"] and said["confined"] is True
+    assert ("TCP refused (Landlock)" in said["network"]) == (abi >= 4)
+
+
+def test_a_protected_folder_inside_a_readable_one_stays_closed(tmp_path):
+    site = tmp_path / "site-packages"
+    for name in ("numpy", "torch", "lab2a", "six.py"):
+        (site / name).mkdir(parents=True) if not name.endswith(".py") else (site / name).write_text("")
+    rules = readable_rules([site, tmp_path / "elsewhere"], [site / "lab2a"])
+    assert sorted(rules) == sorted([site / "numpy", site / "six.py", site / "torch", tmp_path / "elsewhere"])
+
+
+def test_not_linux_is_reported_as_not_confined(tmp_path):
+    script = ("import platform; platform.system = lambda: 'Darwin'\n"
+              "from lab2a.autograder.sandbox.confine import confine\n"
+              f"print(confine({str(tmp_path)!r}, 4 << 30).as_dict())")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    said = eval(result.stdout)
+    assert said["confined"] is False and said["files"] == "not confined: Darwin is not Linux"
+
+
+# ---- the channel: plain data only ------------------------------------------------------------------------------
+
+def test_arrays_keep_dtype_shape_and_values():
+    values = {"a": np.arange(12, dtype=np.float32).reshape(3, 1, 4), "b": np.array([np.nan, -np.inf, 1e-300]),
+              "c": np.zeros((0, 5), np.int64), "d": np.array([True, False]), "e": np.float32(2.5), "f": (1, "x", None)}
+    copy = transport.decode(transport.encode(values))
+    for key in "abcd":
+        assert copy[key].dtype == values[key].dtype and copy[key].shape == values[key].shape
+        assert np.array_equal(copy[key], values[key], equal_nan=True)
+    assert copy["e"] == 2.5 and copy["f"] == [1, "x", None]
+
+
+def _array_message(**spec) -> bytes:
+    return json.dumps({"$ndarray": spec}).encode()
+
+
+@pytest.mark.parametrize("message", [
+    pickle.dumps({"cases": [1, 2]}),                                                       # a pickle
+    b"\x80\x04\x95" + b"x" * 20,
+    _array_message(dtype="object", shape=[1], data=base64.b64encode(b"12345678").decode()),   # object arrays
+    _array_message(dtype="float32", shape=[3], data=base64.b64encode(b"1234").decode()),      # wrong byte count
+    _array_message(dtype="float32", shape=[-1], data=""),
+    _array_message(dtype="float32", shape=[1], data="not base64!"),
+    _array_message(dtype="float32", shape=[1], data=base64.b64encode(b"1234").decode(), extra=1),
+    json.dumps({"$ndarray": {"dtype": "float32", "shape": [0], "data": ""}, "other": 1}).encode(),
+    b'{"a": 1, "a": 2}',                                                                    # a repeated key
+    "{\"a\": \"\u00e9\"}".encode("utf-8"),                                                  # not ASCII
+    b"[" * 100_000 + b"]" * 100_000,                                                        # nesting
+    b'{"a": ' + b"1" * 5000 + b"}",                                                         # a huge int
+    b" " * (transport.MAX_MESSAGE + 1),
+])
+def test_the_decoder_refuses_anything_else(message):
+    with pytest.raises(transport.TransportError):
+        transport.decode(message)
+
+
+def test_the_encoder_sends_plain_data_only():
+    class Sneaky:
+        def __reduce__(self):
+            return (print, ("pwned",))
+    for value in (Sneaky(), {"x": np.array([object()])}, {1: "int key"}, {"$ndarray": 1}, {"f": print}):
+        with pytest.raises(TypeError):
+            transport.encode(value)
+
+
+# ---- a session: cells, operations, limits -----------------------------------------------------------------------
+
+def ask(session: Session, operation: str, **args) -> dict:
+    with session.check() as asker:
+        return asker(operation, **args)
+
+
+def _cell(source: str, name: str = "cell 5") -> CellRun:
+    return CellRun(f"your {name}", f"<cell {name}>", [{"line": 1, "source": source}])
+
+
+def test_a_session_runs_cells_then_operations_and_keeps_going_after_a_crash():
+    with Session(Limits(timeout=10)) as session:
+        ran = session.run_cell(CellRun("cell", "<cell>", [
+            {"line": 1, "source": "import ctypes"},
+            {"line": 2, "source": "CRASH = ctypes.string_at(0)"},           # a segmentation fault: skipped
+            {"line": 3, "source": "from torch import nn\nclass ConvolutionalFilter(nn.Module):\n"
+                                  "    def __init__(self, taps):\n        super().__init__()\n        self.taps = taps\n"
+                                  "        self.filter = nn.Parameter(torch.zeros(taps))"},
+            {"line": 9, "source": "assert False, 'a failing assert'"}]))
+        assert "SIGSEGV" in ran.skipped[1] and "AssertionError at line 9" in ran.failures[3]
+        answer = ask(session, "filter_attributes", taps=[3])
+        assert answer["data"]["modules"][0]["taps"] == {"present": True, "type": "int", "value": 3.0}
+        assert session.workers == 2  # the crash cost one worker; the cell's other statements ran again
+
+
+def test_a_step_over_its_time_is_stopped_and_the_next_one_runs():
+    with Session(Limits(timeout=2)) as session:
+        session.run_cell(_cell("import time\ndef slow(namespace=None):\n    while True:\n        time.sleep(0.1)"))
+        started = time.monotonic()
+        ran = session.run_cell(_cell("WAITED = slow()"))
+        assert "timed out after 2 s" in ran.skipped[0] and time.monotonic() - started < 15
+        answer = ask(session, "cuda_available")   # no ConvolutionalFilter: a plain problem, quickly
+        assert "ConvolutionalFilter is not defined" in answer["problem"]
+
+
+@needs_landlock
+def test_writing_too_much_stops_the_worker():
+    with Session(Limits(timeout=30, disk=20 << 20)) as session:
+        ran = session.run_cell(_cell("BLOB = [open(f'blob{i}', 'wb').write(bytes(1 << 20)) for i in range(30)]"))
+        assert "wrote more than 20 MiB" in ran.skipped[0]
+
+
+def test_an_operation_on_a_changed_sandbox_is_not_answered():
+    with Session(Limits(timeout=10)) as session:
+        session.run_cell(_cell("import lab2a.autograder.sandbox.student as s\ns.summary = lambda *a, **k: {}"))
+        answer = ask(session, "cuda_available")
+        assert answer == {"id": answer["id"], "tampered": "lab2a.autograder.sandbox.student.summary"}
+
+
+def test_the_worker_holds_no_grader_module():
+    """What the student's process has loaded of lab2a: the sandbox's modules and their packages, nothing else."""
+    with Session(Limits(timeout=10)) as session:
+        session.run_cell(_cell("import sys\nLOADED = sorted(m for m in sys.modules if m.startswith('lab2a'))\n"
+                               "class ConvolutionalFilter:\n    pass\nConvolutionalFilter.LOADED = LOADED"))
+        answer = ask(session, "filter_attributes", taps=[1])
+    assert "must inherit from nn.Module" in answer["problem"]
+    modules = _loaded_in_a_worker()
+    assert all(m in ("lab2a", "lab2a.autograder", "lab2a.autograder.sandbox") or m.startswith("lab2a.autograder.sandbox.")
+               for m in modules), modules
+
+
+def _loaded_in_a_worker() -> list[str]:
+    script = textwrap.dedent("""
+        import json, sys
+        from lab2a.autograder.sandbox.worker import prepare
+        prepare()
+        print(json.dumps(sorted(m for m in sys.modules if m.startswith("lab2a"))))
+        """)
+    result = subprocess.run([sys.executable, "-s", "-P", "-c", script], capture_output=True, text=True, timeout=120,
+                            cwd=ROOT.parent)
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_a_killed_fork_server_is_started_again():
+    from lab2a.autograder.grading import session as session_module
+    limits = Limits(timeout=10)
+    with Session(limits) as session:
+        ask(session, "cuda_available")
+    server = session_module.fork_server(limits)
+    server.process.kill()
+    server.process.wait()
+    with Session(limits) as session:
+        assert "ConvolutionalFilter is not defined" in ask(session, "cuda_available")["problem"]
+    assert session_module.fork_server(limits) is not server
+    assert os.path.isdir(session_module.fork_server(limits).folder)
+
+
+OTHERS = textwrap.dedent("""
+    import ctypes, json, os, resource, sys, tempfile
+    from lab2a.autograder.sandbox.confine import confine
+    victim, mine = sys.argv[1], sys.argv[2]
+    parent = os.getppid()
+    said = confine(tempfile.mkdtemp(), 4 << 30)
+
+    def attempt(action):
+        try:
+            action()
+            return "allowed"
+        except (OSError, ValueError):
+            return "refused"
+
+    results = {
+        "limit another process": attempt(lambda: resource.prlimit(parent, resource.RLIMIT_NOFILE, (3, 3))),
+        "limit itself": attempt(lambda: resource.prlimit(0, resource.RLIMIT_CORE, (0, 0))),
+        "raise its memory limit": attempt(lambda: resource.setrlimit(resource.RLIMIT_AS, (8 << 30, 8 << 30))),
+        "renice another process": attempt(lambda: os.setpriority(os.PRIO_PROCESS, parent, 10)),
+        "renice every process of its user": attempt(lambda: os.setpriority(os.PRIO_USER, 0, 10)),
+        "renice itself": attempt(lambda: os.setpriority(os.PRIO_PROCESS, 0, 1)),
+        "pin another process": attempt(lambda: os.sched_setaffinity(parent, {0})),
+        "chmod outside": attempt(lambda: os.chmod(victim, 0o4777)),
+        "chmod its own file": attempt(lambda: os.chmod(mine, 0o600)),
+        "touch outside": attempt(lambda: os.utime(victim, (0, 0))),
+        "xattr outside": attempt(lambda: os.setxattr(victim, "user.x", b"1")),
+        "truncate outside": attempt(lambda: os.truncate(victim, 0)),
+    }
+    print(json.dumps(results))
+    """)
+
+
+@needs_landlock
+def test_the_confined_process_changes_nothing_about_other_processes_or_files(tmp_path):
+    victim = tmp_path / "gradebook.db"
+    victim.write_text("grades")
+    before = os.stat(victim)
+    result = subprocess.run([sys.executable, "-c", OTHERS, victim, tmp_path / "x"], capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {
+        "limit another process": "refused", "limit itself": "allowed", "raise its memory limit": "refused",
+        "renice another process": "refused", "renice every process of its user": "refused", "renice itself": "allowed",
+        "pin another process": "refused", "chmod outside": "refused", "chmod its own file": "refused",
+        "touch outside": "refused", "xattr outside": "refused", "truncate outside": "refused"}
+    after = os.stat(victim)
+    assert (after.st_mode, after.st_mtime_ns, victim.read_text()) == (before.st_mode, before.st_mtime_ns, "grades")
+
+
+def test_a_submission_has_a_time_budget_in_all():
+    """Each slow statement is stopped after its step's limit; once the budget is spent, the rest is not run."""
+    with Session(Limits(timeout=1, total=3)) as session:
+        started = time.monotonic()
+        ran = [session.run_cell(CellRun("cell", "<cell>", [{"line": 1, "source": "import time"},
+                                                            {"line": 2, "source": "WAIT = time.sleep(60)"}]))
+               for _ in range(6)]
+        assert time.monotonic() - started < 20
+        assert "timed out after 1 s" in ran[0].skipped[1]
+        assert "used up the 3 s of grading" in ran[-1].skipped[0]
+        with pytest.raises(Exception, match="used up"):
+            ask(session, "cuda_available")

@@ -5,12 +5,11 @@ submitted/<student>/lab2a/ -> autograded/<student>/lab2a/ -> feedback/<student>/
 gradebook.db. Grading needs no data set: the checks make their own inputs.
 """
 
+from lab2a.autograder.channels.nbgrader.autograde import GradeInSandbox, RestoreCellFlags
+from lab2a.autograder.channels.nbgrader.feedback import KeepStudentMarkersOut
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 from nbgrader.converters import Autograde
 from nbgrader.preprocessors import ClearHiddenTests, DeduplicateIds, Execute, GetGrades
-
-from lab2a.autograder.channels.nbgrader.autograde import GradeInSandbox, RestoreCellFlags
-from lab2a.autograder.channels.nbgrader.feedback import KeepStudentMarkersOut
 
 c = get_config()  # noqa: F821 (provided by traitlets when nbgrader loads this file)
 
@@ -30,7 +29,8 @@ c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedE
 # notebook's cells run in a confined worker, every verdict is decided by the grader, and each test cell's
 # output is written from it, so `nbgrader autograde lab2a` gives exactly `lab2a grade`'s points.
 c.Autograde.autograde_preprocessors = [
-    GradeInSandbox if step is Execute else step for step in Autograde.class_traits()["autograde_preprocessors"].default()]
+    GradeInSandbox if step is Execute else step
+    for step in Autograde.class_traits()["autograde_preprocessors"].default()]
 c.GradeInSandbox.timeout = 20       # seconds per cell and per check
 c.GradeInSandbox.memory_gib = 4     # address space for the student's code
 

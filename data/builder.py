@@ -12,10 +12,10 @@ import multiprocessing
 import os
 import tempfile
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import soundfile
@@ -150,7 +150,8 @@ def _spread(values: np.ndarray) -> dict[str, float]:
 
 def statistics(pairs, taps: list[int] = CARD_TAPS) -> dict:
     """Levels, SNRs, and the least-squares filters' scores on the lab's split."""
-    rms = lambda t: float(t.double().pow(2).mean().sqrt())
+    def rms(t) -> float:
+        return float(t.double().pow(2).mean().sqrt())
     speech_rms = np.array([rms(y) for _, y in pairs])
     noise_rms = np.array([rms(x - y) for x, y in pairs])
     train_idx, test_idx = split_indices(len(pairs))
@@ -175,7 +176,7 @@ def _write_examples(pairs, folder: Path) -> list[str]:
         for kind, clip in (("noisy", x), ("clean", y)):
             name = f"clip{i}_{kind}.wav"
             audio = clip.double().numpy().ravel()
-            _atomic_write(folder / name, lambda tmp: soundfile.write(
+            _atomic_write(folder / name, lambda tmp, audio=audio: soundfile.write(
                 tmp, 0.9 * audio / np.abs(audio).max(), speech.FS, subtype="PCM_16", format="WAV"))
             names.append(name)
     return names

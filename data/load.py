@@ -49,7 +49,8 @@ def _check_pair(path: Path, index: int, pair, length: int | None) -> int:
     where = f"item {index}"
     if not isinstance(pair, (tuple, list)) or len(pair) != 2:
         raise DatasetError(path, f"{where} is {type(pair).__name__}"
-                                 f"{f' of length {len(pair)}' if isinstance(pair, (tuple, list)) else ''}, not an (x, y) pair.")
+                                 f"{f' of length {len(pair)}' if isinstance(pair, (tuple, list)) else ''}, "
+                                 f"not an (x, y) pair.")
     for name, t in zip("xy", pair):
         if not isinstance(t, torch.Tensor):
             raise DatasetError(path, f"{where}: {name} is {type(t).__name__}, not a tensor.")

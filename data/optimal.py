@@ -22,9 +22,10 @@ def _chunks(pairs):
     pairs: a sequence of (x, y), each a tensor or array of shape (..., N) (a list of pairs, a
     Dataset, a random_split Subset).
     """
-    as_rows = lambda clips: np.concatenate([
-        np.asarray(c.detach().cpu() if hasattr(c, "detach") else c, np.float64).reshape(-1, np.shape(c)[-1])
-        for c in clips])
+    def as_rows(clips):
+        return np.concatenate([
+            np.asarray(c.detach().cpu() if hasattr(c, "detach") else c, np.float64).reshape(-1, np.shape(c)[-1])
+            for c in clips])
     for start in range(0, len(pairs), CHUNK):
         chunk = [pairs[i] for i in range(start, min(start + CHUNK, len(pairs)))]
         yield as_rows([x for x, _ in chunk]), as_rows([y for _, y in chunk])

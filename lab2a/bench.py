@@ -16,9 +16,8 @@ from pathlib import Path
 import nbformat
 import torch
 
-from lab2a.autograder.channels.nbgrader import course as nbgrader_course
-
 from lab2a.autograder.channels import samples
+from lab2a.autograder.channels.nbgrader import course as nbgrader_course
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 SOURCE = REPOSITORY / "source" / "lab2a" / "lab2a.ipynb"

@@ -8,9 +8,8 @@ then prints the grade table. (Grading needs no data set: the checks make their o
 import csv
 from pathlib import Path
 
-from lab2a.autograder.channels.nbgrader import course as nbgrader_course
-
 from lab2a.autograder.channels import samples
+from lab2a.autograder.channels.nbgrader import course as nbgrader_course
 from lab2a.autograder.checks.manifest import CHECKS, total_points
 
 REPOSITORY = Path(__file__).resolve().parents[1]
@@ -37,7 +36,8 @@ def run(course: Path, say=print) -> dict[str, dict[str, float]]:
     say(f"{'sample':15s}{'filter':>9s}{'train':>8s}{'total':>8s}  what it shows")
     for name, sample in samples.SAMPLES.items():
         cells = scores[name]
-        say(f"{name:15s}{task_points(cells, 'filter'):>6g}/{filter_max:<2d}{task_points(cells, 'train'):>5g}/{train_max:<2d}"
+        filter_points, train_points = task_points(cells, "filter"), task_points(cells, "train")
+        say(f"{name:15s}{filter_points:>6g}/{filter_max:<2d}{train_points:>5g}/{train_max:<2d}"
             f"{exported[name]:>5g}/{total_points():<2d} {sample.shows}")
     say("")
     say(f"feedback for students: {course}/feedback/<sample>/lab2a/lab2a.html (hidden tests removed)")

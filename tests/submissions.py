@@ -11,12 +11,11 @@ what the honest code beside it deserves. test_submissions.py grades the whole ca
 
 import json
 import textwrap
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import nbformat
-
 from lab2a.autograder.checks.manifest import CHECKS
 
 from . import implementations as I

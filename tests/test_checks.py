@@ -6,11 +6,10 @@ message that names it. The same checks behind the sandbox: test_grade.py and tes
 import ast
 import pathlib
 
+import lab2a.autograder as autograder
 import numpy as np
 import pytest
 import torch
-
-import lab2a.autograder as autograder
 from lab2a.autograder.channels.notebook import check_in_notebook, run_in_process
 from lab2a.autograder.checks.manifest import CHECKS, check, total_points
 from lab2a.autograder.checks.registry import IMPLEMENTATIONS, available
@@ -102,7 +101,8 @@ def test_a_filter_that_keeps_state_between_calls_loses_the_lab_case_and_is_told_
     got = results(namespace(I.STATEFUL_FILTER), ["filter_structure", "filter_outputs", "filter_impulse"])
     structure, outputs = parts(got["filter_structure"]), parts(got["filter_outputs"])
     assert structure["attributes"]["status"] == "pass"
-    assert structure["no side effects"]["status"] == "fail" and "keeps something" in structure["no side effects"]["message"]
+    side_effects = structure["no side effects"]
+    assert side_effects["status"] == "fail" and "keeps something" in side_effects["message"]
     assert outputs["lab batches"]["status"] == "fail"
     assert "second batch on the same module" in outputs["lab batches"]["message"]
     assert "forward keeps something from one call to the next" in outputs["lab batches"]["message"]
@@ -177,7 +177,8 @@ def test_every_mistake_of_the_training_scenarios_moves_the_losses_far_beyond_the
     for scenario in (TRAJECTORY, hidden.TRAIN_SCENARIO):
         right = training.epoch_means(training.reference_run(scenario).epochs)
         wrong = [training.epoch_means(training.reference_run(scenario, m).epochs) for m in training.LOOP_MISTAKES]
-        wrong += [summarise(training.reference_run(scenario).epochs) for summarise in training.SUMMARY_MISTAKES.values()]
+        epochs = training.reference_run(scenario).epochs
+        wrong += [summarise(epochs) for summarise in training.SUMMARY_MISTAKES.values()]
         for values in wrong:
             assert max(abs(v - r) / abs(r) for v, r in zip(values, right)) > 100 * RTOL
 
@@ -296,6 +297,7 @@ def test_in_the_notebook_a_skip_prints_the_reason(capsys):
 
 def test_an_endless_forward_in_a_notebook_cell_times_out(monkeypatch):
     import threading
+
     from lab2a.autograder.channels import notebook
     assert threading.current_thread() is threading.main_thread()
     monkeypatch.setattr(notebook, "NOTEBOOK_TIMEOUT", 1.0)

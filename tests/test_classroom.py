@@ -11,9 +11,6 @@ import time
 import nbformat
 import pytest
 import yaml
-
-from lab2a.autograder.channels import classroom
-
 from lab2a.autograder.channels import samples
 from lab2a.autograder.checks.manifest import CHECKS
 
@@ -52,8 +49,8 @@ def test_template_holds_no_solution_and_no_hidden_test(template):
     names = {p.relative_to(template).as_posix() for p in files}
     assert "lab2a.ipynb" in names and "requirements.txt" in names and ".github/workflows/classroom.yml" in names
     assert not [n for n in names if n.startswith(("solutions/", "source/"))]
-    for grader_only in classroom.GRADER_ONLY:
-        assert f"lab2a/autograder/{grader_only}" not in names
+    assert not [n for n in names if n.startswith("lab2a/autograder/private/") or "/nbgrader/" in n]
+    assert "lab2a/autograder/sandbox/worker.py" in names and "lab2a/autograder/checks/filter.py" in names
     for path, text in files.items():
         for secret in ("BEGIN SOLUTION", "HIDDEN TESTS", "batch_losses.append", "torch.fft.rfft(x, size)",
                        "optimizer.step()\n            batch_losses", "def run(s: Scenario"):
@@ -66,8 +63,8 @@ def test_template_holds_no_solution_and_no_hidden_test(template):
 def test_frozen_runs_replace_the_reference_loop(template):
     # The template's judges read the reference trajectory from JSON and agree with the grader's loop.
     frozen = json.loads((template / "lab2a" / "autograder" / "judge" / "frozen_runs.json").read_text())
-    from lab2a.autograder.judge import training
     from lab2a.autograder.checks.train import TRAJECTORY
+    from lab2a.autograder.judge import training
     for mistake in (None, *training.LOOP_MISTAKES):
         run = training.reference_run(TRAJECTORY, mistake)
         stored = frozen[training._key(TRAJECTORY, mistake)]
@@ -79,7 +76,8 @@ def workflow_steps(template):
     workflow = yaml.safe_load((template / ".github" / "workflows" / "classroom.yml").read_text())
     steps = workflow["jobs"]["run-autograding-tests"]["steps"]
     graders = [s for s in steps if s.get("uses", "").startswith("classroom-resources/autograding-command-grader")]
-    reporter = next(s for s in steps if s.get("uses", "").startswith("classroom-resources/autograding-grading-reporter"))
+    reporter = next(s for s in steps
+                    if s.get("uses", "").startswith("classroom-resources/autograding-grading-reporter"))
     return workflow, graders, reporter
 
 

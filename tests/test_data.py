@@ -13,11 +13,9 @@ import numpy as np
 import pytest
 import soundfile
 import torch
+from lab2a.data import DatasetError, builder, card_path, examples_dir, load_pairs, split_indices, split_sizes
 from scipy import signal as sps
 from torch.utils.data import DataLoader, TensorDataset, random_split
-
-from lab2a.data import (DatasetError, builder, card_path, examples_dir, load_pairs, split_indices,
-                        split_sizes)
 
 from .conftest import ROOT, run_lab2a
 

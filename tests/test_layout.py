@@ -5,10 +5,16 @@ import ast
 
 import nbformat
 import pytest
-
-from lab2a.autograder.grading.layout import (is_definition, plan, reattach_metadata, restore_deleted_cells,
-                                             statements, without_magics)
-from lab2a.autograder.sandbox.prelude import SETUP, namespace as prelude_namespace
+from lab2a.autograder.grading.layout import (
+    is_definition,
+    plan,
+    reattach_metadata,
+    restore_deleted_cells,
+    statements,
+    without_magics,
+)
+from lab2a.autograder.sandbox.prelude import SETUP
+from lab2a.autograder.sandbox.prelude import namespace as prelude_namespace
 
 from . import implementations as I
 from . import submissions as S
@@ -29,7 +35,8 @@ def steps(nb) -> list[str]:
     ("try:\n    from tqdm.auto import tqdm\nexcept ImportError:\n    tqdm = list", True),
     ("if torch.cuda.is_available():\n    DEVICE = 'cuda'\nelse:\n    DEVICE = 'cpu'", True),
     ("with torch.no_grad():\n    W = torch.zeros(3)", True),
-    ("print('hi')", False), ("plt.plot([1, 2])", False), ("assert 1 == 2", False), ("for i in range(3):\n    pass", False),
+    ("print('hi')", False), ("plt.plot([1, 2])", False), ("assert 1 == 2", False),
+    ("for i in range(3):\n    pass", False),
     ("while True:\n    pass", False), ("train(model, loader, opt, loss, 50, 'cpu')", False), ("del x", False),
     ("try:\n    while True:\n        pass\nexcept:\n    pass", False), ("if True:\n    print(1)", False),
 ])
@@ -41,12 +48,14 @@ def test_statements_keep_their_lines_decorators_and_neighbours():
     found, problem = statements("import torch; print(1)\n\n@decorate\ndef f():\n    return 1\nf()\n")
     assert problem is None
     assert [(s.line, s.source, s.runs) for s in found] == [
-        (1, "import torch", True), (1, "print(1)", False), (3, "@decorate\ndef f():\n    return 1", True), (6, "f()", False)]
+        (1, "import torch", True), (1, "print(1)", False), (3, "@decorate\ndef f():\n    return 1", True),
+        (6, "f()", False)]
     assert statements("def (")[1].startswith("has a SyntaxError at line 1")
 
 
 def test_ipython_magics_become_pass():
-    assert without_magics("%matplotlib inline\nimport numpy") == "pass  # IPython magic left out by the grader\nimport numpy\n"
+    expected = "pass  # IPython magic left out by the grader\nimport numpy\n"
+    assert without_magics("%matplotlib inline\nimport numpy") == expected
     assert without_magics("import numpy\n") == "import numpy\n"
 
 

@@ -4,10 +4,8 @@ import csv
 
 import nbformat
 import pytest
-
-from lab2a.autograder.channels.nbgrader import course as nbgrader_course
-
 from lab2a.autograder.channels import samples
+from lab2a.autograder.channels.nbgrader import course as nbgrader_course
 from lab2a.autograder.checks.manifest import CHECKS, total_points
 
 from .conftest import ROOT, run_lab2a
@@ -22,7 +20,8 @@ def course(tmp_path_factory, no_data):
     """A course graded end to end: what a TA's commands leave behind."""
     course = tmp_path_factory.mktemp("course") / "course"
     autograde = nbgrader_course.grade_submissions(ROOT, course, lambda course: samples.write(
-        course / "release" / "lab2a" / "lab2a.ipynb", course / "source" / "lab2a" / "lab2a.ipynb", course / "submitted"))
+        course / "release" / "lab2a" / "lab2a.ipynb", course / "source" / "lab2a" / "lab2a.ipynb",
+        course / "submitted"))
     return course, autograde
 
 
@@ -39,14 +38,14 @@ def test_scores_follow_the_mistakes(course):
     full = total_points()
     assert total(scores["perfect"]) == full
     assert total(scores["blank"]) == 0
-    # each mistake loses exactly its task's failing checks, nothing else
+    # each mistake loses its task's failing parts, nothing else
     assert all(scores["wraps_around"][c] == GRADED[c].points for c in TRAIN_CELLS)
-    assert 0 < total(scores["wraps_around"]) < full and scores["wraps_around"]["test_filter_outputs"] == 0
+    assert scores["wraps_around"]["test_filter_outputs"] == 0 and scores["wraps_around"]["test_filter_impulse"] == 1
     assert all(scores["no_zero_grad"][c] == GRADED[c].points for c in FILTER_CELLS)
     assert scores["no_zero_grad"]["test_train_trajectory"] == 0 and 0 < total(scores["no_zero_grad"]) < full
     assert total(scores["filter_only"]) == total_points("filter")
-    # os._exit in forward: the kernel survives (the notebook refuses it while grading), the loop still counts
-    assert total(scores["exits"]) == total_points("train")
+    # os._exit in forward ends the sandbox's worker: each check calling forward is lost, the rest is graded
+    assert total(scores["exits"]) == total_points("train") + 1
 
 
 def test_tampered_and_deleted_test_cells_are_restored(course):
@@ -111,7 +110,8 @@ def test_lab2a_autograde_grades_renamed_and_unreadable_submissions(tmp_path, no_
     result = run_lab2a("autograde", cwd=course)
     assert "2 submissions, 2 needed care" in result.stdout
     assert "renamed: renamed notebook taken" in result.stdout
-    assert "broken: graded 0, with the reason in its feedback: the file is not valid JSON" in " ".join(result.stdout.split())
+    said = " ".join(result.stdout.split())
+    assert "broken: graded 0, with the reason in its feedback: the file is not valid JSON" in said
     scores = nbgrader_course.cell_scores(course)
     assert total(scores["renamed"]) == total_points() and total(scores["broken"]) == 0
     assert (broken.parent / "lab2a.ipynb.unreadable").read_text() == '{"cells": ['
@@ -122,31 +122,24 @@ def test_lab2a_autograde_grades_renamed_and_unreadable_submissions(tmp_path, no_
     assert elsewhere.returncode == 2 and "course folder" in elsewhere.stderr
 
 
-def test_only_the_graded_code_runs_while_grading(course):
-    """nbgrader runs the solution cells and the test cells (and the GPU check); the lab's own cells stay
-    unexecuted, with their source, so the feedback still shows the whole notebook."""
+def test_no_kernel_runs_the_notebook_the_test_cells_hold_the_graders_verdicts(course):
+    """nbgrader's Execute is replaced: only the test cells (and the GPU check) have outputs, written from the
+    sandboxed grader's results; every other cell, the lab's and the student's, is left as submitted."""
     course, _ = course
-    source = {samples.grade_id(c): c.source for c in nbformat.read(ROOT / "source/lab2a/lab2a.ipynb", as_version=4).cells}
-    notebook = nbformat.read(course / "autograded" / "perfect" / "lab2a" / "lab2a.ipynb", as_version=4)
-    ran = {samples.grade_id(c): c.execution_count is not None for c in notebook.cells if c.cell_type == "code"}
-    graded = {gid for gid, c in ((samples.grade_id(c), c) for c in notebook.cells)
-              if c.metadata["nbgrader"].get("solution") or c.metadata["nbgrader"].get("grade")}
-    assert {gid for gid, did in ran.items() if did} == graded | {"gpu_check"}
-    assert {"setup", "load_data", "train_filter", "spectra"} <= set(ran) - graded
-    for cell in notebook.cells:
-        if samples.grade_id(cell) == "train_filter":
-            assert cell.source == source["train_filter"] and cell.outputs == []
+    notebook = nbformat.read(course / "autograded" / "wraps_around" / "lab2a" / "lab2a.ipynb", as_version=4)
+    with_outputs = {samples.grade_id(c) for c in notebook.cells if c.cell_type == "code" and c.outputs}
+    assert with_outputs == set(GRADED) | {"gpu_check"}
+    impulse = next(c for c in notebook.cells if samples.grade_id(c) == "test_filter_impulse")
+    assert impulse.outputs[0]["text"].startswith("✗ filter_impulse 1/2\n")
+    assert impulse.outputs[1]["data"]["text/plain"] == "1"   # nbgrader's partial credit
+    summary = notebook.metadata["lab2a"]
+    assert summary["score"] == total(nbgrader_course.cell_scores(course)["wraps_around"])
+    assert summary["sandbox"]["confined"] is True or not summary["sandbox"]["files"].startswith("reads")
 
 
-def test_the_rule_for_cells_the_student_added():
-    from lab2a.autograder.channels.nbgrader.autograde_cells import runs_while_grading
-
-    def added(source):
-        return runs_while_grading(nbformat.v4.new_code_cell(source))
-
-    assert added("import math\nTAPS = 81\n\ndef helper(x):\n    return x\n")
-    assert added("%matplotlib inline\ndef plot():\n    pass")
-    assert not added("model = ConvolutionalFilter(81)\ntrain(model, loader, opt, loss, 50, 'cpu')")
-    assert not added("print('hi')")
-    # a solution cell whose nbgrader metadata was stripped runs whole, top-level code included
-    assert added("def train(estimator, train_loader, optimizer, loss_fn, n_epochs, device):\n    return []\nprint(1)")
+def test_plain_nbgrader_autograde_grades_the_same(course):
+    """The configuration alone makes `nbgrader autograde lab2a` use the sandboxed grader."""
+    course, _ = course
+    before = nbgrader_course.cell_scores(course)["wraps_around"]
+    nbgrader_course.nbgrader(course, "autograde", "lab2a", "--student=wraps_around", "--force")
+    assert nbgrader_course.cell_scores(course)["wraps_around"] == before

@@ -7,14 +7,13 @@ import subprocess
 import sys
 
 import nbformat
-import numpy as np
 import pytest
 import torch
+from lab2a.autograder.checks.manifest import CHECKS
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 import solutions  # the repository's answer key (not in the installed package)
-from lab2a.autograder.checks.manifest import CHECKS
 
 from .conftest import ROOT
 
@@ -193,7 +192,8 @@ def test_notebook_train_and_evaluate_equal_reference():
         torch.manual_seed(3)
         model = nn.Sequential(nn.Flatten(), nn.Linear(50, 50), nn.Unflatten(1, (1, 50)))
         loader = DataLoader(data, batch_size=4, shuffle=True, generator=torch.Generator().manual_seed(0))
-        history = train(model, loader, torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.5), nn.MSELoss(), 3, "cpu")
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.5)
+        history = train(model, loader, optimizer, nn.MSELoss(), 3, "cpu")
         results.append((history, evaluate(model, loader, "cpu"), copy.deepcopy(model.state_dict())))
     (h1, e1, s1), (h2, e2, s2) = results
     assert h1 == h2 and e1 == e2
@@ -225,6 +225,7 @@ def test_evaluate_averages_samples_not_batches():
 def test_full_run_reaches_the_optimum_and_draws_every_figure(tmp_path, monkeypatch):
     """The source notebook top to bottom, as a student runs it, on the default data."""
     import nbclient
+
     from .conftest import run_lab2a
     data = tmp_path / "default.pt"
     run_lab2a("data", "--out", data)   # the default: course preset, 1500 clips, seed 0

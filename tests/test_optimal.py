@@ -3,9 +3,8 @@
 import numpy as np
 import pytest
 import torch
-from scipy.signal import lfilter
-
 from lab2a.data import apply_filter, filter_scores, optimal_filter, optimal_filters
+from scipy.signal import lfilter
 
 
 def data_matrix(x: np.ndarray, taps: int) -> np.ndarray:

@@ -13,7 +13,6 @@ import time
 
 import numpy as np
 import pytest
-
 from lab2a.autograder.grading.session import CellRun, Limits, Session
 from lab2a.autograder.sandbox import transport
 from lab2a.autograder.sandbox.confine import abi_version, readable_rules
@@ -189,8 +188,8 @@ def test_a_session_runs_cells_then_operations_and_keeps_going_after_a_crash():
             {"line": 1, "source": "import ctypes"},
             {"line": 2, "source": "CRASH = ctypes.string_at(0)"},           # a segmentation fault: skipped
             {"line": 3, "source": "from torch import nn\nclass ConvolutionalFilter(nn.Module):\n"
-                                  "    def __init__(self, taps):\n        super().__init__()\n        self.taps = taps\n"
-                                  "        self.filter = nn.Parameter(torch.zeros(taps))"},
+                                  "    def __init__(self, taps):\n        super().__init__()\n"
+                                  "        self.taps = taps\n        self.filter = nn.Parameter(torch.zeros(taps))"},
             {"line": 9, "source": "assert False, 'a failing assert'"}]))
         assert "SIGSEGV" in ran.skipped[1] and "AssertionError at line 9" in ran.failures[3]
         answer = ask(session, "filter_attributes", taps=[3])
@@ -230,8 +229,8 @@ def test_the_worker_holds_no_grader_module():
         answer = ask(session, "filter_attributes", taps=[1])
     assert "must inherit from nn.Module" in answer["problem"]
     modules = _loaded_in_a_worker()
-    assert all(m in ("lab2a", "lab2a.autograder", "lab2a.autograder.sandbox") or m.startswith("lab2a.autograder.sandbox.")
-               for m in modules), modules
+    packages = ("lab2a", "lab2a.autograder", "lab2a.autograder.sandbox")
+    assert all(m in packages or m.startswith("lab2a.autograder.sandbox.") for m in modules), modules
 
 
 def _loaded_in_a_worker() -> list[str]:

@@ -15,7 +15,6 @@ import threading
 from pathlib import Path
 
 import pytest
-
 from lab2a.autograder.channels.nbgrader import course as nbgrader_course
 from lab2a.autograder.channels.nbgrader import intake
 from lab2a.autograder.checks.manifest import CHECKS
@@ -71,7 +70,8 @@ def graded(tmp_path_factory, no_data):
             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
 
     course = root / "course"
-    autograde = nbgrader_course.grade_submissions(ROOT, course, submit, settings=f"c.GradeInSandbox.timeout = {TIMEOUT}")
+    autograde = nbgrader_course.grade_submissions(ROOT, course, submit,
+                                                  settings=f"c.GradeInSandbox.timeout = {TIMEOUT}")
     out, err = isolated[0].communicate(timeout=900)
     assert isolated[0].returncode == 0, out + err
     with open(root / "isolated.csv") as f:
@@ -103,7 +103,8 @@ def parts_of(graded, name, check) -> dict:
 def test_each_submission_gets_what_it_deserves_from_both_channels(graded, name):
     expected = {c: float(graded["catalogue"][name].expected[c]) for c in SCORED}
     isolated, nbgrader = _isolated_points(graded, name), _nbgrader_points(graded, name)
-    messages = {c: t["message"][:300] for c, t in results_of(graded, name).items() if isolated.get(c) != expected.get(c)}
+    messages = {c: t["message"][:300] for c, t in results_of(graded, name).items()
+                if isolated.get(c) != expected.get(c)}
     assert isolated == expected, messages
     assert nbgrader == isolated, "the two channels disagree"
 
@@ -206,7 +207,8 @@ def test_a_helper_below_the_tests_is_named_with_where_it_is(graded):
 
 
 def test_mistakes_are_named_for_what_they_are(graded):
-    assert "keeps something from one call to the next" in results_of(graded, "stateful_filter")["filter_structure"]["message"]
+    stateful = results_of(graded, "stateful_filter")["filter_structure"]["message"]
+    assert "keeps something from one call to the next" in stateful
     assert "forward changed self.filter" in results_of(graded, "flips_its_taps")["filter_gradient"]["message"]
     assert "rows of the batch leak" in results_of(graded, "joins_inner_rows")["filter_outputs"]["message"]
     assert "between loss.backward() and optimizer.step()" in results_of(

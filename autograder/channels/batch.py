@@ -12,12 +12,11 @@ import os
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
-from tqdm import tqdm
-
 from lab2a.autograder.channels.nbgrader.intake import Choice, choose
 from lab2a.autograder.checks.manifest import CHECKS
 from lab2a.autograder.grading.grade import grade, unreadable
-from lab2a.autograder.grading.session import Limits
+from lab2a.autograder.grading.session import DEFAULT_LIMITS, Limits
+from tqdm import tqdm
 
 
 def submissions(folder: Path) -> list[tuple[str, Choice]]:
@@ -37,7 +36,7 @@ def _grade_one(folder: Path, choice: Choice, limits: Limits):
     return report
 
 
-def grade_folder(folder: Path, out_csv: Path, jobs: int = 0, limits: Limits = Limits(),
+def grade_folder(folder: Path, out_csv: Path, jobs: int = 0, limits: Limits = DEFAULT_LIMITS,
                  progress: bool | None = None, json_dir: Path | None = None) -> dict:
     """Grade every submission under folder; write out_csv (and each report to json_dir/<student>.json);
     return {student: Report}."""
@@ -48,7 +47,8 @@ def grade_folder(folder: Path, out_csv: Path, jobs: int = 0, limits: Limits = Li
     reports = {}
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(jobs, mp_context=context) as pool, \
-            tqdm(total=len(found), desc="grading", unit="notebook", disable=None if progress is None else not progress) as bar:
+            tqdm(total=len(found), desc="grading", unit="notebook",
+                 disable=None if progress is None else not progress) as bar:
         futures = {pool.submit(_grade_one, folder / student / "lab2a", choice, limits): student
                    for student, choice in found}
         for future in as_completed(futures):

@@ -6,9 +6,9 @@ edit of it, so the samples can't drift from the lab.
 """
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import nbformat
 

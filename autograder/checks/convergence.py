@@ -11,7 +11,6 @@ ever in the student's process, where a student's train could reach it.
 import secrets
 
 import numpy as np
-
 from lab2a.autograder.judge.oracle import CAUSAL
 from lab2a.autograder.judge.verdict import Failed, data_of
 
@@ -42,7 +41,8 @@ def _step(ask, handle: str, h: np.ndarray, x, y, first: bool) -> dict:
     if "output" in data:
         out = data["output"]
         raise Failed(f"{SETTING}: forward returned a {out.get('type')} of shape {tuple(out.get('shape', ()))} and "
-                     f"dtype {out.get('dtype')} for a float32 input of shape {(CLIPS, 1, LENGTH)}: fix filter_outputs first.")
+                     f"dtype {out.get('dtype')} for a float32 input of shape {(CLIPS, 1, LENGTH)}: fix filter_outputs "
+                     f"first.")
     if data.get("no_gradient"):
         raise Failed(f"{SETTING}: the loss does not depend on self.filter through torch operations, so training can't "
                      f"change the taps: fix filter_gradient first.")

@@ -12,10 +12,18 @@ student's code and returns its answer.
 """
 
 import numpy as np
-
 from lab2a.autograder.checks.cases import Case, Run, judge_outcomes, judge_runs, noise_case, outputs_of
-from lab2a.autograder.judge.compare import (DIAGNOSIS_FACTOR, TOLERANCE, error_report, judge_output, largest_error,
-                                            location, scale, scaled_cause, usable_values)
+from lab2a.autograder.judge.compare import (
+    DIAGNOSIS_FACTOR,
+    TOLERANCE,
+    error_report,
+    judge_output,
+    largest_error,
+    location,
+    scale,
+    scaled_cause,
+    usable_values,
+)
 from lab2a.autograder.judge.oracle import CAUSAL, MISTAKES
 from lab2a.autograder.judge.verdict import Failed, data_of, describe_error, error_message
 
@@ -94,8 +102,9 @@ def no_side_effects(ask, key, memo) -> None:
     h, _ = SIDE_EFFECTS[0].inputs(key)
     inputs = [case.inputs(key)[1] for case in SIDE_EFFECTS]
     calls = data_of(ask("filter_calls", taps=81, h=h, calls=[{"x": x} for x in inputs]))["calls"]
-    where = "With 81 random taps, forward called three times on one module (inputs of shape (4, 1, 500): A, B, then A again)"
-    for number, (call, x) in enumerate(zip(calls, inputs), start=1):
+    where = ("With 81 random taps, forward called three times on one module (inputs of shape (4, 1, 500): A, B, "
+             "then A again)")
+    for number, call in enumerate(calls, start=1):
         if "error" in call:
             raise Failed(f"{where}: call {number}: {error_message(call['error'])}")
         change = call["input_change"]
@@ -329,7 +338,8 @@ def any_device(ask, key, memo) -> None:
             raise Failed(f"forward reads its tensors back into Python or numpy ({data['host_reads'][0]}): that needs "
                          f"the data on the CPU, so it fails on a GPU. Keep the computation in torch operations.")
     if data["mixes"]:
-        raise Failed(f"{CPU_TENSOR}. It meets the input, on another device, in torch's {data['mixes'][0]}{where}.{stray}")
+        raise Failed(f"{CPU_TENSOR}. It meets the input, on another device, in torch's {data['mixes'][0]}"
+                     f"{where}.{stray}")
     if error:
         return  # an op without a meta implementation, and no CPU tensor met the input before it
     out = data["output"]

@@ -8,7 +8,8 @@ parts are not run, so one endless loop costs one check's time limit.
 """
 
 from lab2a.autograder.checks import convergence, filter, train
-from lab2a.autograder.checks.manifest import CHECKS as MANIFEST, check
+from lab2a.autograder.checks.manifest import CHECKS as MANIFEST
+from lab2a.autograder.checks.manifest import check
 from lab2a.autograder.judge.verdict import Failed, PartResult, Verdict
 
 try:

@@ -11,9 +11,14 @@ scenario, in the grader's process.
 """
 
 import numpy as np
-
-from lab2a.autograder.judge.training import (LOOP_MISTAKES, SUMMARY_MISTAKES, epoch_means, events_cause, for_key,
-                                             reference_run)
+from lab2a.autograder.judge.training import (
+    LOOP_MISTAKES,
+    SUMMARY_MISTAKES,
+    epoch_means,
+    events_cause,
+    for_key,
+    reference_run,
+)
 from lab2a.autograder.judge.verdict import Failed, data_of
 from lab2a.autograder.sandbox.scenario import Scenario
 
@@ -83,7 +88,8 @@ def training(ask, key, memo, base: Scenario = TRAJECTORY) -> None:
     if difference is None:
         return
     size, name = difference
-    said = "differ" if size == float("inf") else f"differ from the reference loop's (by {size:.3g} of its size in {name})"
+    said = ("differ" if size == float("inf") else
+            f"differ from the reference loop's (by {size:.3g} of its size in {name})")
     raise Failed(f"Training the grader's small model with {s.describe()}: after train the model's parameters {said}. "
                  f"Likely cause: {_loop_cause(s, student) or GENERIC}.")
 

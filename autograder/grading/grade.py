@@ -13,13 +13,12 @@ import re
 from functools import cache
 
 import torch
-
 from lab2a.autograder.checks.cases import PUBLIC_KEY
 from lab2a.autograder.checks.manifest import CHECKS, check
 from lab2a.autograder.checks.registry import available, run_check
 from lab2a.autograder.grading.layout import SOLUTION_CELLS, Plan, plan, release_notebook
 from lab2a.autograder.grading.report import Report, TestResult
-from lab2a.autograder.grading.session import CellRun, GraderError, Limits, Session
+from lab2a.autograder.grading.session import DEFAULT_LIMITS, CellRun, GraderError, Limits, Session
 from lab2a.autograder.grading.submission import load
 from lab2a.autograder.judge.verdict import Verdict
 
@@ -70,7 +69,7 @@ def _one_thread():
         torch.set_num_threads(threads)
 
 
-def grade(path, hidden: bool = True, limits: Limits = Limits(), only=None) -> Report:
+def grade(path, hidden: bool = True, limits: Limits = DEFAULT_LIMITS, only=None) -> Report:
     """Read and grade a notebook file; only: the names of the checks to run (default: all, or all visible)."""
     checks = checks_for(hidden, only)
     key = grading_key() if hidden else PUBLIC_KEY
@@ -82,7 +81,7 @@ def grade(path, hidden: bool = True, limits: Limits = Limits(), only=None) -> Re
         return _graded(str(path), notebook, hidden, key, limits, checks, session)
 
 
-def grade_notebook(notebook, label: str, hidden: bool = True, limits: Limits = Limits(), only=None) -> Report:
+def grade_notebook(notebook, label: str, hidden: bool = True, limits: Limits = DEFAULT_LIMITS, only=None) -> Report:
     """Grade a notebook already read (a dict or nbformat node); label: what the report calls it."""
     checks = checks_for(hidden, only)
     key = grading_key() if hidden else PUBLIC_KEY
@@ -91,7 +90,7 @@ def grade_notebook(notebook, label: str, hidden: bool = True, limits: Limits = L
         return _graded(label, notebook, hidden, key, limits, checks, session)
 
 
-def unreadable(path, problem: str, hidden: bool = True, limits: Limits = Limits(), checks=None) -> Report:
+def unreadable(path, problem: str, hidden: bool = True, limits: Limits = DEFAULT_LIMITS, checks=None) -> Report:
     """The report for a submission with nothing to grade: 0 points, and why, for every check."""
     checks = checks if checks is not None else checks_for(hidden)
     return Report(str(path), "all" if hidden else "visible",
@@ -118,8 +117,8 @@ def _graded(label: str, notebook, hidden: bool, key: int, limits: Limits, checks
         for index, (kind, item) in enumerate(steps.steps):
             if kind == "cell":
                 if item.problem is None:
-                    ran[item.name] = session.run_cell(CellRun(
-                        item.label, item.filename, [{"line": s.line, "source": s.source} for s in item.statements if s.runs]))
+                    runs = [{"line": s.line, "source": s.source} for s in item.statements if s.runs]
+                    ran[item.name] = session.run_cell(CellRun(item.label, item.filename, runs))
                 order[item.name] = index
             else:
                 order[item] = index

@@ -20,8 +20,9 @@ import copy
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import lab2a
 from lab2a.autograder.checks.manifest import CHECKS
+
+import lab2a
 
 # grade_id of a solution cell -> (task, the definition it holds, the name it defines)
 SOLUTION_CELLS = {
@@ -114,7 +115,8 @@ def statements(source: str) -> tuple[list[Statement], str | None]:
     except SyntaxError as error:
         where = f" at line {error.lineno}" if error.lineno else ""
         text = f", in `{error.text.strip()[:120]}`" if error.text and error.text.strip() else ""
-        return [], f"has a {type(error).__name__}{where} ({error.msg}){text}: it did not run, so nothing it defines exists"
+        return [], (f"has a {type(error).__name__}{where} ({error.msg}){text}: it did not run, so nothing it defines "
+                    f"exists")
     except (ValueError, RecursionError, MemoryError) as error:
         return [], f"could not be read as Python ({type(error).__name__}: {str(error)[:200]})"
     lines = source.splitlines()
@@ -317,7 +319,7 @@ def _student_cell(position: int, gid: str | None, source: str) -> StudentCell:
 
 
 def _note_missing_solutions(result: Plan, cells: list) -> None:
-    for gid, (task, definition, name) in SOLUTION_CELLS.items():
+    for gid, (_, definition, name) in SOLUTION_CELLS.items():
         if any(defines(cell.source, name) for cell in result.cells):
             continue
         result.missing.append(gid)

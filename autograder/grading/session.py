@@ -28,9 +28,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import lab2a
 from lab2a.autograder.checks.registry import StepFailed
 from lab2a.autograder.sandbox import transport
+
+import lab2a
 
 
 class GraderError(RuntimeError):
@@ -51,6 +52,9 @@ class Limits:
     @property
     def budget(self) -> float:
         return self.total if self.total is not None else 15 * self.timeout
+
+
+DEFAULT_LIMITS = Limits()
 
 
 class _Output:
@@ -125,7 +129,8 @@ class _ForkServer:
         self.log = open(os.path.join(self.folder, "log"), "w+b")
         try:
             self.process = subprocess.Popen(
-                [sys.executable, "-s", "-P", "-m", "lab2a.autograder.sandbox.zygote", "--control", str(theirs.fileno())],
+                [sys.executable, "-s", "-P", "-m", "lab2a.autograder.sandbox.zygote",
+                 "--control", str(theirs.fileno())],
                 stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log, cwd=self.folder,
                 env=_environment(self.folder), pass_fds=(theirs.fileno(),), start_new_session=True)
         except OSError as error:
@@ -393,7 +398,7 @@ class CellRun:
 class Session:
     """The sandbox for one submission: cells and checks, in notebook order, over as many workers as it takes."""
 
-    def __init__(self, limits: Limits = Limits(), protect=()):
+    def __init__(self, limits: Limits = DEFAULT_LIMITS, protect=()):
         self.limits = limits
         self.protect = tuple(str(p) for p in protect)
         self.output = _Output(limits.output)
@@ -444,7 +449,7 @@ class Session:
                 deadline = self._deadline()
                 sent = len(cell.request()["run"]["statements"])
 
-                def progress(message, worker=worker):
+                def progress(message, worker=worker, sent=sent, running=running):
                     index = message["statement"]
                     if type(index) is not int or not 0 <= index < sent or (running and index <= running[-1]):
                         raise worker._lost("protocol", "a progress message out of order")
@@ -452,7 +457,8 @@ class Session:
                 answer = worker.answer(worker.request(cell.request()), deadline, progress)
             except StepFailed as failure:
                 if not running or failure.kind == "budget":
-                    cell.skipped.update({i: failure.message for i in range(len(cell.statements)) if i not in cell.skipped})
+                    cell.skipped.update({i: failure.message for i in range(len(cell.statements))
+                                         if i not in cell.skipped})
                     self.history.append(cell)
                     return cell
                 cell.skipped[cell.index(running[-1])] = failure.message

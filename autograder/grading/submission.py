@@ -22,7 +22,8 @@ def load(path) -> tuple:
         if not path.is_file():  # a device or a pipe (e.g. a link to /dev/zero) would be read forever
             return None, f"{path} is not a regular file, so it is not a notebook"
         if path.stat().st_size > MAX_BYTES:
-            return None, f"{path} is {path.stat().st_size / 1e6:.0f} MB, over the {MAX_BYTES // 2 ** 20} MiB a notebook may have"
+            return None, (f"{path} is {path.stat().st_size / 1e6:.0f} MB, over the {MAX_BYTES // 2 ** 20} MiB a "
+                          f"notebook may have")
         raw = path.read_bytes()
     except OSError as error:
         return None, f"the file could not be read: {error.strerror or error}"
@@ -37,7 +38,8 @@ def load(path) -> tuple:
     try:
         raw_notebook = json.loads(text)
     except (json.JSONDecodeError, RecursionError) as error:
-        where = f" (line {error.lineno}, column {error.colno}: {error.msg})" if isinstance(error, json.JSONDecodeError) else ""
+        where = (f" (line {error.lineno}, column {error.colno}: {error.msg})"
+                 if isinstance(error, json.JSONDecodeError) else "")
         return None, (f"the file is not valid JSON{where}, so it is not a readable notebook: it may have been "
                       f"damaged or edited outside Jupyter. Restore it (File > Revert to Checkpoint) or start "
                       f"again from the released notebook.")

@@ -7,8 +7,8 @@ changes s_k: a circular shift (wrap-around), x[n+k] (correlation), a shift of th
 taps, grad[k] = sum(w * s_k(x)) for the loss sum(w * y), from the same few lines.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 

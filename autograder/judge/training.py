@@ -12,7 +12,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
-
 from lab2a.autograder.sandbox.scenario import Scenario
 
 LOOP_MISTAKES = {

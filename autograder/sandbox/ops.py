@@ -11,13 +11,11 @@ import numbers
 
 import numpy as np
 import torch
-from torch import nn
-from torch.overrides import TorchFunctionMode
-
 from lab2a.autograder.sandbox import student
 from lab2a.autograder.sandbox.scenario import Recorder, Scenario, parameters, recorded
 from lab2a.autograder.sandbox.student import FILTER, StudentError, Unusable
-
+from torch import nn
+from torch.overrides import TorchFunctionMode
 
 # ---- ConvolutionalFilter ----------------------------------------------------------------------------------
 
@@ -276,7 +274,8 @@ class _Unmoved(torch.Tensor):
     @classmethod
     def __torch_function__(cls, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
-        if func in (torch.Tensor.to, torch.Tensor.cuda, torch.Tensor.cpu) and _target(func, args, kwargs) == cls.device_type:
+        moves = func in (torch.Tensor.to, torch.Tensor.cuda, torch.Tensor.cpu)
+        if moves and _target(func, args, kwargs) == cls.device_type:
             plain = args[0].as_subclass(torch.Tensor)  # moved: a plain tensor, but left on the CPU
             dtype = kwargs.get("dtype") or next((a for a in args[1:] if isinstance(a, torch.dtype)), None)
             return plain.to(dtype) if dtype is not None else plain

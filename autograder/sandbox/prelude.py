@@ -3,7 +3,8 @@
 Both channels start from it instead of the notebook's setup cell (the isolated runner before the
 student's cells, nbgrader's kernel at its start: grading_kernel.py), so a submission cannot change the
 imports or constants the lab provides. It defines exactly the names the release notebook's locked
-"setup" cell defines (a test keeps the two in step), plus torch.nn.functional as F. plt, Audio and display are imported on first use only (matplotlib and
+"setup" cell defines (a test keeps the two in step), plus torch.nn.functional as F. plt, Audio and display
+are imported on first use only (matplotlib and
 IPython are slow to import and rarely used by the solution cells).
 """
 

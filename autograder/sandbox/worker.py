@@ -61,8 +61,8 @@ class Channel:
         except MemoryError:
             data = self.encode({"id": message.get("id"), "unsendable": "the data is too large to send (out of memory)"})
         if len(data) > self.max_bytes:
-            data = self.encode({"id": message.get("id"), "unsendable": f"the data is {len(data) / 1e6:.0f} MB, over "
-                                                                      f"the {self.max_bytes / 1e6:.0f} MB the grader accepts"})
+            said = f"the data is {len(data) / 1e6:.0f} MB, over the {self.max_bytes / 1e6:.0f} MB the grader accepts"
+            data = self.encode({"id": message.get("id"), "unsendable": said})
         view = memoryview(data)
         while view:
             view = view[self._write(self.results, view):]
@@ -167,7 +167,6 @@ def serve(requests: int, results: int, memory: int, max_message: int, protect=()
 
     import numpy as np
     import torch
-
     from lab2a.autograder.sandbox import confine as confine_module
     from lab2a.autograder.sandbox import integrity, ops, prelude, scenario, student, transport
     from lab2a.autograder.sandbox.confine import confine

@@ -68,7 +68,8 @@ def _reap(statuses: dict) -> None:
             return
         fd = statuses.pop(pid, None)
         if fd is not None:
-            how = f"signal {os.WTERMSIG(status)}" if os.WIFSIGNALED(status) else f"exit {os.waitstatus_to_exitcode(status)}"
+            how = (f"signal {os.WTERMSIG(status)}" if os.WIFSIGNALED(status)
+                   else f"exit {os.waitstatus_to_exitcode(status)}")
             try:
                 os.write(fd, how.encode())
             except OSError:

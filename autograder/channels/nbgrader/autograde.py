@@ -12,14 +12,13 @@ A solution cell whose statements failed while grading gets a note saying so, for
 """
 
 import nbformat
-from nbgrader.preprocessors import NbGraderPreprocessor
-from traitlets import Float
-
 from lab2a.autograder.checks.manifest import check
 from lab2a.autograder.grading.grade import grade_notebook
 from lab2a.autograder.grading.layout import TEST_CELLS, grade_id
 from lab2a.autograder.grading.report import Report, check_lines
 from lab2a.autograder.grading.session import Limits
+from nbgrader.preprocessors import NbGraderPreprocessor
+from traitlets import Float
 
 METADATA = "lab2a"   # the notebook's metadata key for the grade's summary (sandbox, score)
 

@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
-
 from lab2a.autograder.grading.layout import grade_id, reattach_metadata, restore_deleted_cells
 from lab2a.autograder.grading.submission import load
 

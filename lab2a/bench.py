@@ -27,8 +27,8 @@ RELEASE = REPOSITORY / "release" / "lab2a" / "lab2a.ipynb"
 BOUNDS = {
     "data_build_seconds": (30, "the 1500-clip default build"),
     "notebook_seconds": (180, "the source notebook top to bottom, default data"),
-    "grade_seconds": (20, "lab2a grade, one perfect submission"),
-    "autograde_seconds": (60, "lab2a autograde (nbgrader autograde), one perfect submission"),
+    "grade_seconds": (8, "lab2a grade, one perfect submission (a fresh process: sandbox start included)"),
+    "autograde_seconds": (15, "lab2a autograde (nbgrader autograde), one perfect submission"),
     "filter_vs_fft": (2.0, "reference filter forward+backward / FFT convolution's (B=16, N=32000, K=81)"),
     "learned_over_optimal_mse": (1.25, "notebook recipe's test MSE / least-squares 81-tap filter's"),
     "batch_grade_seconds_per_submission": (10, "lab2a grade FOLDER of 8 submissions, divided by 8"),

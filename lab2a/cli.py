@@ -2,6 +2,7 @@
 
 import argparse
 import shutil
+import signal
 import sys
 from pathlib import Path
 
@@ -9,6 +10,9 @@ from pathlib import Path
 def _data(args) -> int:
     from lab2a import data
 
+    if args.preset not in data.PRESETS:
+        print(f"lab2a data: no preset {args.preset!r}; the presets: {', '.join(data.PRESETS)}", file=sys.stderr)
+        return 2
     out = Path(args.out) if args.out else data.default_path()
     card = data.build(out, preset=args.preset, clips=args.clips, seed=args.seed,
                       progress=False if args.quiet else None)
@@ -27,10 +31,12 @@ def _data(args) -> int:
 
 def _grading(args, hidden: bool) -> int:
     """grade and check: the table on stdout, the JSON report to --json. Exit codes: see the --help texts."""
-    from lab2a.autograder.grading.grade import grade
-    from lab2a.autograder.grading.session import GraderError, Limits
+    from lab2a.autograder.grading.session import GraderError, Limits, start_early
 
     limits = Limits(timeout=args.timeout, memory=int(args.memory * 2 ** 30))
+    start_early(limits)
+    from lab2a.autograder.grading.grade import grade
+
     try:
         report = grade(args.notebook, hidden=hidden, limits=limits, only=args.only)
     except GraderError as error:
@@ -154,8 +160,8 @@ def _autograde(args) -> int:
                 "repaired": "repaired"}[p.action]
         print(f"  {p.student}: {what}: {p.message}")
     for student in ungraded:
-        print(f"  {student}: nbgrader left no graded notebook (its log above says why, e.g. a crashed kernel); "
-              f"`lab2a grade submitted/{student}/lab2a/lab2a.ipynb` grades it in isolation", file=sys.stderr)
+        print(f"  {student}: nbgrader left no graded notebook (its log above says why); "
+              f"`lab2a grade submitted/{student}/lab2a/lab2a.ipynb` grades it alone", file=sys.stderr)
     unconfined = nbgrader_course.unconfined(course)
     if unconfined:
         _unconfined_warning("autograde", unconfined)
@@ -188,8 +194,6 @@ def _positive(text: str) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    from lab2a.data import PRESETS
-
     top = argparse.ArgumentParser(prog="lab2a", description=__doc__.splitlines()[0])
     commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -197,7 +201,7 @@ def parser() -> argparse.ArgumentParser:
                                description="Build the lab's dataset with its data card and WAV examples.")
     data.add_argument("--out", help="the file to write (default: data/data_lab_2A.pt, where the notebook looks; "
                                     "or $LAB2A_DATA)")
-    data.add_argument("--preset", choices=list(PRESETS), default="course",
+    data.add_argument("--preset", default="course", metavar="{course,realistic}",
                       help="course: the course's statistics (default); realistic: mixed everyday noise")
     data.add_argument("--clips", type=_positive, default=1500, help="number of (noisy, clean) pairs (default 1500)")
     data.add_argument("--seed", type=int, default=0, help="random seed (default 0): same seed, same bytes")
@@ -281,6 +285,8 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = parser().parse_args(argv)
+    # a TERM (a CI job cancelled, a TA's kill) ends the command as an exit does: temporary folders removed
+    signal.signal(signal.SIGTERM, lambda number, frame: sys.exit(128 + number))
     if args.command in ("grade", "check"):
         try:
             return args.run(args)

@@ -361,6 +361,89 @@ def _flag_as_solution(grade: str):
     return edit
 
 
+# ---- the red team's second round --------------------------------------------------------------------------
+
+SHARED_MEMORY = I.TRAIN_ZERO_GRAD_FIRST + """
+import ctypes
+_libc = ctypes.CDLL(None, use_errno=True)
+SEGMENT = _libc.shmget(0, 512 << 20, 0o1600)        # IPC_PRIVATE, IPC_CREAT | 0600: outlives the process
+QUEUE = _libc.msgget(0, 0o1600)
+MEMFD = _libc.memfd_create(b"hoard", 0)
+"""
+DEEP_FOLDERS = I.TRAIN_ZERO_GRAD_FIRST + """
+import os
+
+
+def _nest(depth):
+    for _ in range(depth):
+        os.mkdir("d")
+        os.chdir("d")
+
+
+NEST = _nest(1500)
+"""
+MANY_THREADS = I.TRAIN_ZERO_GRAD_FIRST + """
+import threading, time
+
+threading.stack_size(32768)
+THREADS = [threading.Thread(target=time.sleep, args=(60,), daemon=True) for _ in range(300)]
+STARTED = [thread.start() for thread in THREADS]
+"""
+FALLOCATE = I.TRAIN_ZERO_GRAD_FIRST + """
+import os
+BLOCKS = [os.posix_fallocate(os.open(f"blob{i}", os.O_CREAT | os.O_WRONLY), 0, 255 << 20) for i in range(40)]
+"""
+COPY_OF_STDOUT = I.TRAIN_ZERO_GRAD_FIRST + "\nimport os\n_OUT = os.dup(1)\n"
+WRITES_TO_THE_COPY = I.filter_source("torch.zeros(taps)", (
+    "import os\n"
+    "os.write(_OUT, ('through a copy: %s taps %d' % (tuple(x.shape), self.taps)).encode() + bytes([10]))\n") + I.FFT)
+META_GUARD = I.filter_source("torch.zeros(taps)", """
+if x.is_meta:
+    return x * self.filter.sum()
+n = x.shape[-1]
+y = torch.zeros(x.shape)                      # on the CPU, whatever x's device
+for k in range(min(self.taps, n)):
+    y[..., k:] += self.filter[k] * x[..., :n - k]
+return y
+""")
+ASSERTS_FINITE = I.filter_source("torch.zeros(taps)", "assert torch.isfinite(x).all(), 'the input has NaN'\n" + I.FFT)
+PATCHES_TORCH_EQUAL = I.filter_source("torch.zeros(taps)", """
+y = torch.zeros_like(x)
+for k in range(self.taps):
+    y = y + self.filter[k] * x
+    x[..., 1:] = x[..., :-1].clone()
+    x[..., 0] = 0
+return y
+""") + "\ntorch.equal = lambda a, b: True\n"
+
+
+def _metadata(edit):
+    def change(nb):
+        for cell in nb.cells:
+            edit(cell)
+    return change
+
+
+def _schema_version_4(cell):
+    if grade_id(cell) == "train":
+        cell.metadata["nbgrader"]["schema_version"] = 4
+
+
+def _notes_cell_with_a_made_up_id(nb):
+    index = next(i for i, c in enumerate(nb.cells) if grade_id(c) == "train") + 1
+    cell = nbformat.v4.new_code_cell("NOTES = 'my own solution cell'")
+    cell.metadata["nbgrader"] = {"grade": False, "grade_id": "my_notes", "locked": False, "schema_version": 3,
+                                 "solution": True, "task": False}
+    nb.cells.insert(index, cell)
+
+
+def _nbformat_5(folder: Path) -> None:
+    write(notebook(CORRECT_TRAIN, CORRECT_FILTER), folder / "lab2a.ipynb")
+    data = json.loads((folder / "lab2a.ipynb").read_text())
+    data["nbformat"] = 5
+    (folder / "lab2a.ipynb").write_text(json.dumps(data))
+
+
 @dataclass
 class Submission:
     shows: str                                  # what it contains
@@ -544,6 +627,29 @@ def catalogue(escaped: Path, port: int, victim: Path) -> dict[str, Submission]:
             CORRECT_TRAIN, CORRECT_FILTER, _duplicate("train"))),
         "solution_flag_on_a_test_cell": Submission("a test cell's metadata says solution: true", _nb(
             CORRECT_TRAIN, CORRECT_FILTER, _flag_as_solution("test_filter_impulse"))),
+
+        # the red team's second round
+        "takes_shared_memory": Submission("System V shared memory, a message queue and a memfd beside train",
+                                          _nb(SHARED_MEMORY, CORRECT_FILTER), confined_only=True),
+        "nests_folders_deep": Submission("1500 folders nested in its own folder", _nb(DEEP_FOLDERS, CORRECT_FILTER)),
+        "starts_many_threads": Submission("300 threads started beside train", _nb(MANY_THREADS, CORRECT_FILTER),
+                                          confined_only=True),
+        "fallocates_gigabytes": Submission("fallocate of 40 files of 255 MiB", _nb(FALLOCATE, CORRECT_FILTER),
+                                           confined_only=True),
+        "prints_through_a_copy_of_stdout": Submission(
+            "forward writes what it is given to a copy of stdout made beside train",
+            _nb(COPY_OF_STDOUT, WRITES_TO_THE_COPY)),
+        "guards_on_the_meta_device": Submission("a CPU-pinned forward that answers the meta device apart",
+                                                _nb(CORRECT_TRAIN, META_GUARD), points(filter_device=0, hidden_filter=1)),
+        "asserts_finite_inputs": Submission("forward asserts its input is finite (fine on a GPU)",
+                                            _nb(CORRECT_TRAIN, ASSERTS_FINITE)),
+        "patches_torch_equal": Submission("forward writes into its input; the cell replaces torch.equal",
+                                          _nb(CORRECT_TRAIN, PATCHES_TORCH_EQUAL), points("none")),
+        "metadata_from_the_future": Submission("the train cell's nbgrader schema_version is 4",
+                                               _nb(CORRECT_TRAIN, CORRECT_FILTER, _metadata(_schema_version_4))),
+        "a_made_up_grade_id": Submission("an added cell flagged as a solution with an id of its own",
+                                         _nb(CORRECT_TRAIN, CORRECT_FILTER, _notes_cell_with_a_made_up_id)),
+        "nbformat_5_field": Submission("a notebook whose nbformat field says 5", _nbformat_5),
 
         # files that are not a notebook to grade: 0, with the reason
         "invalid_json": Submission("a truncated file", _bytes(RELEASE_TEXT[:5000].encode()), points("none", "none")),

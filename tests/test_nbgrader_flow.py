@@ -143,3 +143,17 @@ def test_plain_nbgrader_autograde_grades_the_same(course):
     before = nbgrader_course.cell_scores(course)["wraps_around"]
     nbgrader_course.nbgrader(course, "autograde", "lab2a", "--student=wraps_around", "--force")
     assert nbgrader_course.cell_scores(course)["wraps_around"] == before
+
+
+def test_lab2a_autograde_finds_a_grade_given_without_confinement(tmp_path):
+    """Where the sandbox could not confine (macOS, an old kernel), the autograded notebook says so, and
+    `lab2a autograde` reads it back to warn the TA (test_grade.py checks the warning's words)."""
+    graded = tmp_path / "autograded" / "alice" / "lab2a" / "lab2a.ipynb"
+    graded.parent.mkdir(parents=True)
+    notebook = nbformat.v4.new_notebook()
+    notebook.metadata["lab2a"] = {"sandbox": {"files": "not confined: Darwin is not Linux", "confined": False}}
+    nbformat.write(notebook, graded)
+    assert nbgrader_course.unconfined(tmp_path)["files"] == "not confined: Darwin is not Linux"
+    notebook.metadata["lab2a"]["sandbox"]["confined"] = True
+    nbformat.write(notebook, graded)
+    assert nbgrader_course.unconfined(tmp_path) is None

@@ -321,3 +321,20 @@ def test_a_submission_has_a_time_budget_in_all():
         assert "used up the 3 s of grading" in ran[-1].skipped[0]
         with pytest.raises(Exception, match="used up"):
             ask(session, "cuda_available")
+
+
+def test_a_worker_that_stops_reading_cannot_block_the_grader():
+    """A thread of the student's that holds Python's lock forever: the worker reads nothing more, and a
+    request larger than a pipe's buffer must still end at its deadline (red team, round 2)."""
+    from lab2a.autograder.grading.errors import StepFailed
+    with Session(Limits(timeout=3)) as session:
+        session.run_cell(CellRun("cell", "<cell>", [
+            {"line": 1, "source": "import ctypes, threading, time"},
+            {"line": 2, "source": "FREEZE = threading.Thread(target=lambda: (time.sleep(0.3), ctypes.PyDLL(None)"
+                                  ".sleep(600)), daemon=True).start()"}]))
+        time.sleep(1)
+        started = time.monotonic()
+        with pytest.raises(StepFailed, match="timed out after 3 s"):
+            ask(session, "filter_calls", taps=81, h=np.zeros(81, np.float32),
+                calls=[{"x": np.zeros((64, 1, 32000), np.float32)}])
+        assert time.monotonic() - started < 15

@@ -53,6 +53,7 @@ class Listener:
 def graded(tmp_path_factory, no_data):
     root = tmp_path_factory.mktemp("catalogue")
     listener = Listener()
+    shm_before = _shared_memory_segments() if os.path.exists("/proc/sysvipc/shm") else 0
     (root / "victim.txt").write_text("a file of the grader's")
     (root / "victim.txt").chmod(0o644)
     catalogue = {name: s for name, s in S.catalogue(root / "escaped.txt", listener.port, root / "victim.txt").items()
@@ -79,7 +80,7 @@ def graded(tmp_path_factory, no_data):
     import json
     reports = {name: json.loads((root / "reports" / f"{name}.json").read_text()) for name in catalogue}
     return {"root": root, "course": course, "catalogue": catalogue, "nbgrader": nbgrader_course.cell_scores(course),
-            "csv": csv_rows, "reports": reports, "listener": listener, "autograde": autograde}
+            "csv": csv_rows, "reports": reports, "listener": listener, "autograde": autograde, "shm_before": shm_before}
 
 
 def _nbgrader_points(graded, name) -> dict:
@@ -151,6 +152,18 @@ def test_the_answer_key_is_out_of_reach(graded):
         assert "Permission denied" in said or "PermissionError" in said or "No module named" in said, (name, said)
 
 
+def _shared_memory_segments() -> int:
+    with open("/proc/sysvipc/shm") as segments:
+        return len(segments.readlines()) - 1
+
+
+@pytestmark_confined
+def test_no_shared_memory_outlives_the_grade(graded):
+    assert _shared_memory_segments() == graded["shm_before"]
+    cells = {c["name"]: c for c in graded["reports"]["takes_shared_memory"]["cells"]}
+    assert cells["train"]["status"] == "ok"   # the calls fail with an error number: nothing is raised
+
+
 @pytestmark_confined
 def test_no_process_outlives_the_grade_and_no_connection_is_made(graded):
     survivors = []
@@ -176,6 +189,8 @@ def test_forged_sandbox_answers_earn_only_what_the_honest_code_earns(graded):
 
 
 def test_hidden_checks_never_reach_the_student(graded):
+    copied = graded["reports"]["prints_through_a_copy_of_stdout"]["output"]["kept"]
+    assert "through a copy: (4, 1, 32000) taps 81" in copied and "taps 257" not in copied and "taps 33" not in copied
     report = graded["reports"]["prints_the_hidden_checks"]
     kept = report["output"]["kept"]
     assert "forward (4, 1, 32000)" in kept           # the student's prints of visible checks are kept ...

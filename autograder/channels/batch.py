@@ -30,7 +30,12 @@ def submissions(folder: Path) -> list[tuple[str, Choice]]:
 def _grade_one(folder: Path, choice: Choice, limits: Limits):
     if choice.path is None:
         return unreadable(folder, choice.problem, hidden=True, limits=limits)
-    report = grade(choice.path, hidden=True, limits=limits)
+    try:
+        report = grade(choice.path, hidden=True, limits=limits)
+    except Exception as error:  # noqa: BLE001 (one submission's failure must not cost the others their grades)
+        report = unreadable(choice.path, f"the grader failed on this submission ({type(error).__name__}: "
+                                         f"{str(error)[:300]}); grade it again alone with `lab2a grade`", limits=limits)
+        report.notes.append("GRADER FAILURE: not the student's fault; this grade is not final")
     if choice.note:
         report.notes.insert(0, choice.note)
     return report

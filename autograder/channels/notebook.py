@@ -18,7 +18,8 @@ import warnings
 
 from lab2a.autograder.checks.cases import PUBLIC_KEY
 from lab2a.autograder.checks.manifest import check
-from lab2a.autograder.checks.registry import StepFailed, implementation, run_check
+from lab2a.autograder.checks.registry import implementation, run_check
+from lab2a.autograder.grading.errors import StepFailed
 from lab2a.autograder.grading.report import TestResult, check_lines
 from lab2a.autograder.sandbox import ops, transport
 

@@ -292,6 +292,11 @@ META_TAPS, META_SHAPE = 81, (4, 1, 1000)
 CPU_TENSOR = "a tensor inside forward is created on the CPU: create it with device=x.device (and dtype=x.dtype)"
 
 
+_HOST_READ = ("item() cannot be called on meta", "cannot copy out of meta")
+_PINNED = {"numpy": "converts a tensor to numpy", "__array__": "converts a tensor to numpy",
+           "cpu": "moves a tensor to the CPU (.cpu())"}
+
+
 def _cause_of_error(error: dict) -> str | None:
     """The device mistake behind an error on the meta device, or None if it isn't one."""
     text = error["text"].lower()
@@ -300,12 +305,9 @@ def _cause_of_error(error: dict) -> str | None:
     if "numpy" in text:
         return ("forward converts a tensor to numpy: that only works for CPU tensors (and cuts the gradient). "
                 "Use torch operations throughout")
-    if "item()" in text:
-        return ("forward reads numbers out of a tensor (.item(), float(), int(), .tolist()): that needs the data "
-                "on the CPU. Keep the computation in torch operations")
     if "cuda" in text:
         return "a tensor inside forward is created on the GPU ('cuda'): create it with device=x.device"
-    if "cpu" in text or "cannot copy out of meta" in text:
+    if "cpu" in text and not any(sign in text for sign in _HOST_READ):
         return CPU_TENSOR
     return None
 
@@ -314,7 +316,8 @@ def any_device(ask, key, memo) -> None:
     """Without a GPU, PyTorch's meta device stands in for one: a meta tensor has a shape, a dtype and a
     device but no data. A tensor forward creates on the CPU then meets the meta input: most operations
     raise, and the few that don't check devices on meta are caught by watching every torch operation.
-    If some op has no meta implementation, the part passes rather than failing correct code."""
+    Where the meta run stops for want of data (a Python number read out of a tensor, which works on a
+    GPU too) or of a meta kernel, forward's run on the CPU tells whether it pins its data to the CPU."""
     taps_matter(ask, key, memo)
     data = data_of(ask("filter_meta", taps=META_TAPS, shape=list(META_SHAPE)))
     left_behind = [name for name, device in data["plain_tensors"] if device != "meta"]
@@ -325,23 +328,29 @@ def any_device(ask, key, memo) -> None:
         raise Failed(f"after module.to(device), self.filter is still on {data['filter_device']}: make it an "
                      f"nn.Parameter, which .to(device) moves to the GPU with the module.")
     where = " (tested with PyTorch's meta device: module.to('meta') and an input on 'meta')"
+    if data.get("asks_is_meta"):
+        raise Failed(f"forward asks whether its input is on the meta device (x.is_meta) and acts on it: compute the "
+                     f"same way on every device{where}.")
     error = data.get("error")
     if error:
         cause = _cause_of_error(error)
         if cause:
             raise Failed(f"forward fails on a device other than the CPU{where}: {cause}.{stray} "
                          f"The error: {describe_error(error['where'], error['kind'], error['text'])}")
-        no_meta_kernel = error["kind"] == "NotImplementedError" and "meta" in error["text"].lower()
-        if not no_meta_kernel:  # not a device problem (forward not written yet, a bug of its own)
+        text = error["text"].lower()
+        no_kernel = error["kind"] == "NotImplementedError" and "meta" in text
+        stopped = no_kernel or any(sign in text for sign in _HOST_READ)
+        if not stopped:  # not a device problem (forward not written yet, a bug of its own)
             raise Failed(describe_error(error["where"], error["kind"], error["text"]))
-        if data.get("host_reads"):  # the meta run stopped early: what forward does on the CPU tells instead
-            raise Failed(f"forward reads its tensors back into Python or numpy ({data['host_reads'][0]}): that needs "
-                         f"the data on the CPU, so it fails on a GPU. Keep the computation in torch operations.")
+        pinned = next((_PINNED[name] for name in data.get("host_reads", []) if name in _PINNED), None)
+        if pinned:
+            raise Failed(f"forward {pinned}: that ties it to the CPU, so it fails on a GPU. Keep the computation in "
+                         f"torch operations on the input's device.")
     if data["mixes"]:
         raise Failed(f"{CPU_TENSOR}. It meets the input, on another device, in torch's {data['mixes'][0]}"
                      f"{where}.{stray}")
     if error:
-        return  # an op without a meta implementation, and no CPU tensor met the input before it
+        return  # stopped for want of data or of a meta kernel, and nothing pins forward to the CPU
     out = data["output"]
     if not out.get("tensor"):
         raise Failed(f"forward returned a {out.get('type')}, not a torch.Tensor{where}.")

@@ -10,6 +10,7 @@ parts are not run, so one endless loop costs one check's time limit.
 from lab2a.autograder.checks import convergence, filter, train
 from lab2a.autograder.checks.manifest import CHECKS as MANIFEST
 from lab2a.autograder.checks.manifest import check
+from lab2a.autograder.grading.errors import GraderError, StepFailed
 from lab2a.autograder.judge.verdict import Failed, PartResult, Verdict
 
 try:
@@ -20,14 +21,6 @@ except ImportError:  # a student's kit, without the hidden checks
 IMPLEMENTATIONS = {**filter.PARTS, **train.PARTS, **convergence.PARTS, **(hidden.PARTS if hidden else {})}
 for _name, _parts in IMPLEMENTATIONS.items():
     assert list(_parts) == [p.name for p in check(_name).parts], f"{_name}: its parts differ from the manifest's"
-
-
-class StepFailed(Exception):
-    """The sandbox could not answer: kind "timeout", "ended" (its process died), "protocol" or "disk"."""
-
-    def __init__(self, kind: str, message: str):
-        super().__init__(message)
-        self.kind, self.message = kind, message
 
 
 def available() -> list[str]:
@@ -59,6 +52,8 @@ def run_check(name: str, ask, key: int) -> Verdict:
             parts.append(PartResult(part.name, 0, part.points, "error", failure.message))
             if failure.kind == "timeout":
                 stopped = "not run: an earlier part of this check used up its time"
+        except GraderError:
+            raise  # not the student's: the grade can't be given
         except Exception as error:  # noqa: BLE001 (a judge on malformed data must not crash the grade)
             parts.append(PartResult(part.name, 0, part.points, "error",
                                     f"the grader could not use what your notebook's code sent back "

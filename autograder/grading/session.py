@@ -28,14 +28,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lab2a.autograder.checks.registry import StepFailed
+from lab2a.autograder.grading.errors import GraderError, StepFailed
 from lab2a.autograder.sandbox import transport
 
 import lab2a
-
-
-class GraderError(RuntimeError):
-    """The grader itself could not run (not the submission's fault)."""
 
 
 @dataclass(frozen=True)
@@ -45,7 +41,8 @@ class Limits:
     startup: float = 180.0         # seconds for a worker to import torch and confine itself
     output: int = 10_000           # bytes of the student's printed output kept for the report
     disk: int = 512 << 20          # bytes the student's code may write in its folder
-    files: int = 10_000            # files it may make there
+    files: int = 10_000            # files and folders it may make there
+    threads: int = 64              # threads of the worker (read from /proc where there is one)
     total: float | None = None     # seconds for the whole submission (default: 15 steps' worth)
     max_message: int = transport.MAX_MESSAGE
 
@@ -101,20 +98,51 @@ def _environment(folder: str) -> dict:
 
 
 def _over(folder: str, limits: Limits) -> str | None:
-    """What the folder holds past the limits ("disk" or "files"), counted until a limit is passed."""
-    total, count = 0, 0
-    for root, folders, files in os.walk(folder):
-        count += len(files) + len(folders)
-        if count > limits.files:
-            return "files"
-        for name in files:
+    """What the folder holds past the limits ("disk" or "files"), counted until a limit is passed (without
+    recursion: the student's code may nest folders thousands deep)."""
+    total, count, stack = 0, 0, [folder]
+    while stack:
+        try:
+            entries = list(os.scandir(stack.pop()))
+        except OSError:
+            continue
+        for entry in entries:
+            count += 1
+            if count > limits.files:
+                return "files"
             try:
-                total += os.lstat(os.path.join(root, name)).st_blocks * 512
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append(entry.path)
+                else:
+                    total += entry.stat(follow_symlinks=False).st_blocks * 512
             except OSError:
                 continue
             if total > limits.disk:
                 return "disk"
     return None
+
+
+def _threads(pid: int) -> int:
+    """The process's number of threads, 0 where /proc can't tell."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            return next((int(line.split()[1]) for line in status if line.startswith("Threads:")), 0)
+    except (OSError, ValueError):
+        return 0
+
+
+def remove_folder(folder: str) -> None:
+    """Remove a worker's folder, however the student's code left it (folders nested beyond Python's
+    recursion limit included); never raises."""
+    try:
+        shutil.rmtree(folder)
+    except FileNotFoundError:
+        return
+    except (OSError, RecursionError):
+        try:  # the system's rm descends any depth
+            subprocess.run(["rm", "-rf", "--", folder], capture_output=True, timeout=120)
+        except (OSError, subprocess.SubprocessError):
+            pass
 
 
 class _ForkServer:
@@ -199,6 +227,25 @@ def fork_server(limits: Limits) -> _ForkServer:
         return server
 
 
+def _warm_torch() -> None:
+    import torch
+
+    taps = torch.zeros(1, requires_grad=True)
+    taps.grad = torch.zeros(1)
+    torch.optim.SGD([taps], lr=0.1).step()  # its first step imports torch._dynamo: over a second
+
+
+def start_early(limits: Limits = DEFAULT_LIMITS) -> None:
+    """Start what grading waits for, in the background, before this process imports the grader: the fork
+    server (torch imported there) and, here, torch with what an optimizer's first step loads. Saves some
+    seconds on a command that grades one notebook."""
+    try:
+        fork_server(limits)
+    except GraderError:
+        return  # grading says so, in its turn
+    threading.Thread(target=_warm_torch, daemon=True).start()
+
+
 @atexit.register
 def _close_fork_servers() -> None:
     for server in _servers.values():
@@ -221,11 +268,12 @@ class Worker:
         except GraderError:
             for fd in theirs + [requests_write, results_read, out_read, status_read]:
                 os.close(fd)
-            shutil.rmtree(self.folder, ignore_errors=True)
+            remove_folder(self.folder)
             raise
         for fd in theirs:
             os.close(fd)
         self.requests, self.results, self.status = requests_write, results_read, status_read
+        os.set_blocking(self.requests, False)
         self.buffer = bytearray()
         self.stopped = False
         self.sandbox = None
@@ -247,17 +295,26 @@ class Worker:
             self.sandbox = message["sandbox"]
         return self.sandbox
 
-    def request(self, message: dict) -> int:
-        """Send one request; returns its id."""
+    def exchange(self, message: dict, deadline: float, progress=None) -> dict:
+        """Send one request and return its answer, both before the deadline; StepFailed otherwise."""
+        if self.stopped:
+            raise StepFailed("ended", "the Python process running your code had ended")
         self.next_id += 1
-        data = transport.encode({"id": self.next_id, **message})
-        try:
-            view = memoryview(data)
-            while view:
+        view = memoryview(transport.encode({"id": self.next_id, **message}))
+        while view:  # a worker that stopped reading can't block the grader: every write has the deadline
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise self._lost("timeout")
+            if not select.select([], [self.requests], [], min(remaining, 0.1))[1]:
+                self._watch()
+                continue
+            try:
                 view = view[os.write(self.requests, view):]
-        except OSError:
-            pass  # the worker ended: reading its answer says how
-        return self.next_id
+            except BlockingIOError:
+                continue
+            except OSError:
+                break  # the worker ended: reading its answer says how
+        return self.answer(self.next_id, deadline, progress)
 
     def answer(self, ident: int, deadline: float, progress=None) -> dict:
         """The answer to request `ident`; progress(message) for the messages before it; StepFailed."""
@@ -269,9 +326,7 @@ class Worker:
                 if progress:
                     progress(message)
                 continue
-            over = _over(self.folder, self.limits)  # (written faster than polled)
-            if over:
-                raise self._lost(over)
+            self._watch()  # (a limit passed faster than polled)
             return message
 
     def _next(self, deadline: float) -> dict:
@@ -293,16 +348,22 @@ class Worker:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise self._lost("timeout")
-            ready, _, _ = select.select([self.results], [], [], min(remaining, 0.5))
+            ready, _, _ = select.select([self.results], [], [], min(remaining, 0.1))
             if not ready:
-                over = _over(self.folder, self.limits)
-                if over:
-                    raise self._lost(over)
+                self._watch()
                 continue
             chunk = os.read(self.results, 1 << 20)
             if not chunk:
                 raise self._lost("ended")
             self.buffer += chunk
+
+    def _watch(self) -> None:
+        """While the worker runs: its folder and its threads within the limits, or it is stopped."""
+        over = _over(self.folder, self.limits)
+        if over:
+            raise self._lost(over)
+        if _threads(self.pid) > self.limits.threads:
+            raise self._lost("threads")
 
     def _lost(self, kind: str, detail: str = "") -> StepFailed:
         """Stop the worker; the failure that says why, for the student."""
@@ -314,9 +375,12 @@ class Worker:
         elif kind == "disk":
             message = (f"your code wrote more than {self.limits.disk >> 20} MiB of files while it was graded, so "
                        f"the grader stopped it")
-        elif kind == "files":
-            message = (f"your code made more than {self.limits.files} files while it was graded, so the grader "
+        elif kind == "threads":
+            message = (f"your code started more than {self.limits.threads} threads while it was graded, so the grader "
                        f"stopped it")
+        elif kind == "files":
+            message = (f"your code made more than {self.limits.files} files and folders while it was graded, so the "
+                       f"grader stopped it")
         elif kind == "budget":
             message = (f"not run: your notebook used up the {self.limits.budget:g} s of grading it may take in all "
                        f"(slow or endless statements, each stopped after {self.limits.timeout:g} s)")
@@ -325,6 +389,15 @@ class Worker:
                        f"your code write to the grader's channel?")
         self.stop()
         return StepFailed(kind, message)
+
+    def signal(self, number: int) -> None:
+        try:
+            if self.pidfd is not None:
+                signal.pidfd_send_signal(self.pidfd, number)
+            else:
+                os.kill(self.pid, number)
+        except OSError:
+            pass
 
     def _exit_status(self, timeout: float) -> str:
         """How the worker ended, as the fork server wrote it ("exit 3", "signal 9"); "" if not known."""
@@ -359,13 +432,7 @@ class Worker:
         if self.stopped:
             return
         self.stopped = True
-        try:
-            if self.pidfd is not None:
-                signal.pidfd_send_signal(self.pidfd, signal.SIGKILL)
-            else:
-                os.kill(self.pid, signal.SIGKILL)
-        except OSError:
-            pass
+        self.signal(signal.SIGKILL)
         self._exit_status(10)  # reaped: its folder can go
         for fd in (self.requests, self.results, self.status, self.pidfd):
             try:
@@ -374,7 +441,7 @@ class Worker:
             except OSError:
                 pass
         self.drainer.join(timeout=2)
-        shutil.rmtree(self.folder, ignore_errors=True)
+        remove_folder(self.folder)
 
 
 @dataclass
@@ -393,6 +460,19 @@ class CellRun:
     def index(self, position: int) -> int:
         """The statement index of the position-th statement sent."""
         return [i for i in range(len(self.statements)) if i not in self.skipped][position]
+
+
+def _progress(worker: Worker, cell: CellRun):
+    """(the positions of the statements started so far, the callback that notes them): a position that is
+    not the next one (sent by the student's code, say) ends the worker as a protocol error."""
+    running, sent = [], len(cell.request()["run"]["statements"])
+
+    def progress(message):
+        index = message["statement"]
+        if type(index) is not int or not 0 <= index < sent or (running and index <= running[-1]):
+            raise worker._lost("protocol", "a progress message out of order")
+        running.append(index)
+    return running, progress
 
 
 class Session:
@@ -428,17 +508,26 @@ class Session:
             self.worker = self._fresh()
         return self.worker
 
-    def _fresh(self) -> Worker:
-        """A new worker with the cells run so far run again (their outcome is known already)."""
-        worker = Worker(self.limits, self.output, self.protect)
-        self.sandbox = worker.ready()
-        self.workers += 1
-        for cell in self.history:
-            try:
-                worker.answer(worker.request(cell.request()), self._deadline())
-            except StepFailed:
-                break  # the next step finds the worker gone and starts again
-        return worker
+    def _fresh(self, output=None) -> Worker:
+        """A new worker with the cells run so far run again. A statement that ran then but breaks the worker
+        now (a thread it started went past a limit only later) is skipped from then on, and the replay
+        starts again; the budget bounds it all (StepFailed "budget")."""
+        while True:
+            worker = Worker(self.limits, output or self.output, self.protect)
+            self.sandbox = worker.ready()
+            self.workers += 1
+            for cell in self.history:
+                running, progress = _progress(worker, cell)
+                try:
+                    worker.exchange(cell.request(), self._deadline(), progress)
+                except StepFailed as failure:
+                    worker.stop()
+                    if failure.kind == "budget" or not running:
+                        raise
+                    cell.skipped[cell.index(running[-1])] = failure.message
+                    break
+            else:
+                return worker
 
     def run_cell(self, cell: CellRun) -> CellRun:
         """Run the cell; a statement that times out or ends the process is skipped and the cell run again."""
@@ -447,14 +536,8 @@ class Session:
             try:
                 worker = self._live()   # (a worker's start is not the cell's time)
                 deadline = self._deadline()
-                sent = len(cell.request()["run"]["statements"])
-
-                def progress(message, worker=worker, sent=sent, running=running):
-                    index = message["statement"]
-                    if type(index) is not int or not 0 <= index < sent or (running and index <= running[-1]):
-                        raise worker._lost("protocol", "a progress message out of order")
-                    running.append(index)
-                answer = worker.answer(worker.request(cell.request()), deadline, progress)
+                running, progress = _progress(worker, cell)
+                answer = worker.exchange(cell.request(), deadline, progress)
             except StepFailed as failure:
                 if not running or failure.kind == "budget":
                     cell.skipped.update({i: failure.message for i in range(len(cell.statements))
@@ -478,24 +561,30 @@ class Session:
     def check(self, hidden: bool = False):
         """ask(operation, **args) -> answer, for one check: its time limit runs from its first operation
         (once a worker is ready) to its last. A hidden check runs in a worker of its own, thrown away after
-        it, with the student's prints dropped: nothing of its inputs reaches a later cell or the report."""
+        it, whose prints go nowhere, while the main worker is stopped (SIGSTOP): nothing of the hidden
+        inputs can reach a later cell, the report, or a thread of the main worker watching."""
         deadline, own = [], []
+        paused = self.worker if hidden and self.worker is not None and not self.worker.stopped else None
+        if paused:
+            paused.signal(signal.SIGSTOP)
 
         def ask(operation: str, **args) -> dict:
             if hidden:
                 if not own or own[-1].stopped:
-                    own.append(self._fresh())
+                    own.append(self._fresh(output=_Output(0)))
                 worker = own[-1]
             else:
                 worker = self._live()
             if not deadline:
                 deadline.append(self._deadline())
-            return worker.answer(worker.request({"op": operation, "args": args, "quiet": hidden}), deadline[0])
+            return worker.exchange({"op": operation, "args": args, "quiet": hidden}, deadline[0])
         try:
             yield ask
         finally:
             for worker in own:
                 worker.stop()
+            if paused:
+                paused.signal(signal.SIGCONT)
 
     def printed(self) -> tuple[str, int]:
         """The kept start of the student's prints, and how many bytes were printed in all (after close(),

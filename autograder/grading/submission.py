@@ -45,15 +45,26 @@ def load(path) -> tuple:
                       f"again from the released notebook.")
     if not isinstance(raw_notebook, dict) or not ("cells" in raw_notebook or "worksheets" in raw_notebook):
         return None, "the file is JSON but not a Jupyter notebook (it has no cells)"
+    if raw_notebook.get("nbformat") == 4 and isinstance(raw_notebook.get("cells"), list):
+        notebook = raw_notebook  # read as it is (importing nbformat, with its schemas, costs a second or two)
+    else:
+        notebook = _upgraded(text, raw_notebook)
+        if isinstance(notebook, str):
+            return None, notebook
+    if not isinstance(notebook.get("cells"), list) or not notebook["cells"]:
+        return None, "the notebook has no cells: the solution cells are missing"
+    return notebook, None
+
+
+def _upgraded(text: str, raw_notebook: dict):
+    """An older notebook (nbformat 3: worksheets) as version 4, by nbformat; a string when it can't."""
     try:
         import nbformat
         with warnings.catch_warnings():  # nbformat's notes on slightly invalid notebooks (duplicate cell ids...)
             warnings.simplefilter("ignore")
-            notebook = nbformat.reads(text, as_version=4, capture_validation_error={})
+            return nbformat.reads(text, as_version=4, capture_validation_error={})
     except Exception as error:  # noqa: BLE001 (nbformat's errors are of many kinds; a lenient read below)
         if not isinstance(raw_notebook.get("cells"), list):
-            return None, f"the file is not a notebook nbformat can read: {type(error).__name__}: {str(error)[:200]}"
+            return f"the file is not a notebook nbformat can read: {type(error).__name__}: {str(error)[:200]}"
         notebook = raw_notebook
-    if not isinstance(notebook.get("cells"), list) or not notebook["cells"]:
-        return None, "the notebook has no cells: the solution cells are missing"
-    return notebook, None
+    return notebook

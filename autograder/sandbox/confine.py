@@ -12,7 +12,8 @@ The student's process gets what running its code needs and nothing worth stealin
     CLONE_THREAD fail), so nothing it does outlives it; it can signal, trace or read the memory of
     no other process; system calls that load kernel modules or make namespaces fail too; and it
     holds no capability, even when the grader runs as root;
-  * memory and files: an address-space limit, files of at most 256 MiB, no core dumps.
+  * memory and files: an address-space limit (set hard, so it can't be raised), no shared memory
+    outside it (System V, memfd), files of at most 64 MiB, 256 open at once, no core dumps.
 
 confine() returns a Confinement saying, per layer, what holds, so every report says it in plain
 words. Where Linux offers none of it (macOS), nothing is confined and the report says so.
@@ -32,7 +33,9 @@ import sysconfig
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-MAX_FILE_BYTES = 256 << 20
+MAX_FILE_BYTES = 64 << 20
+MAX_OPEN_FILES = 256
+MAX_TASKS = 64  # processes and threads of the grader's user beyond those it has, where the kernel counts them
 
 
 @dataclass
@@ -196,6 +199,8 @@ _NUMBERS = {
         chmod=90, fchmod=91, fchmodat=268, fchmodat2=452, chown=92, fchown=93, lchown=94, fchownat=260,
         utime=132, utimes=235, futimesat=261, utimensat=280, truncate=76, setxattr=188, lsetxattr=189,
         fsetxattr=190, removexattr=197, lremovexattr=198, fremovexattr=199, setxattrat=463, removexattrat=466,
+        shmget=29, shmat=30, shmctl=31, shmdt=67, semget=64, semop=65, semctl=66, semtimedop=220, msgget=68,
+        msgsnd=69, msgrcv=70, msgctl=71, mq_open=240, memfd_create=319, memfd_secret=447, fallocate=285,
         kill=62, tgkill=234, rt_sigqueueinfo=129, rt_tgsigqueueinfo=297, prlimit64=302, sched_setaffinity=203,
         sched_setscheduler=144, sched_setparam=142, sched_setattr=314, setpriority=141, ioprio_set=251),
     "aarch64": dict(
@@ -207,18 +212,25 @@ _NUMBERS = {
         fchmod=52, fchmodat=53, fchmodat2=452, fchown=55, fchownat=54, utimensat=88, truncate=45, setxattr=5,
         lsetxattr=6, fsetxattr=7, removexattr=14, lremovexattr=15, fremovexattr=16, setxattrat=463,
         removexattrat=466,
+        shmget=194, shmctl=195, shmat=196, shmdt=197, semget=190, semctl=191, semtimedop=192, semop=193,
+        msgget=186, msgctl=187, msgrcv=188, msgsnd=189, mq_open=180, memfd_create=279, memfd_secret=447,
+        fallocate=47,
         kill=129, tgkill=131, rt_sigqueueinfo=138, rt_tgsigqueueinfo=240, prlimit64=261, sched_setaffinity=122,
         sched_setscheduler=119, sched_setparam=118, sched_setattr=274, setpriority=140, ioprio_set=30),
 }
-# Refused outright: sockets, processes, other processes' memory, the kernel's own state, namespaces, and
+# Refused outright: sockets, processes, other processes' memory, the kernel's own state, namespaces,
 # every change of a file's metadata (Landlock guards a file's contents, not its mode, owner, times or
-# attributes; truncate(path) before Landlock ABI 3).
+# attributes; truncate(path) before Landlock ABI 3), and shared memory.
 _REFUSED = ("socket", "fork", "vfork", "tkill", "pidfd_send_signal", "pidfd_open", "ptrace", "process_vm_readv",
             "process_vm_writev", "io_uring_setup", "init_module", "finit_module", "kexec_load", "kexec_file_load",
             "bpf", "perf_event_open", "userfaultfd", "unshare", "setns", "open_by_handle_at", "keyctl", "add_key",
             "kcmp", "migrate_pages", "move_pages", "chmod", "fchmod", "fchmodat", "fchmodat2", "chown", "fchown",
             "lchown", "fchownat", "utime", "utimes", "futimesat", "utimensat", "truncate", "setxattr", "lsetxattr",
-            "fsetxattr", "removexattr", "lremovexattr", "fremovexattr", "setxattrat", "removexattrat")
+            "fsetxattr", "removexattr", "lremovexattr", "fremovexattr", "setxattrat", "removexattrat",
+            # memory outside the address-space limit that outlives the process (System V, POSIX queues),
+            # or that is not counted in it (memfd); disk space taken at once (fallocate)
+            "shmget", "shmat", "shmctl", "shmdt", "semget", "semop", "semctl", "semtimedop", "msgget", "msgsnd",
+            "msgrcv", "msgctl", "mq_open", "memfd_create", "memfd_secret", "fallocate")
 # Allowed on this process only: their first argument is a process id (0: this process, for most).
 _OWN_PROCESS_ONLY = ("kill", "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo", "prlimit64", "sched_setaffinity",
                      "sched_setscheduler", "sched_setparam", "sched_setattr")
@@ -301,6 +313,20 @@ def _limit(which, value: int) -> None:
         pass
 
 
+def _tasks_of(uid: int) -> int:
+    """How many processes and threads this user runs now (RLIMIT_NPROC counts them all)."""
+    count = 0
+    for name in os.listdir("/proc") if os.path.isdir("/proc") else []:
+        try:
+            with open(f"/proc/{name}/status") as status:
+                lines = {line.split(":")[0]: line.split()[1:] for line in status if line.startswith(("Uid", "Threads"))}
+            if int(lines["Uid"][0]) == uid:
+                count += int(lines["Threads"][0])
+        except (OSError, ValueError, KeyError, IndexError):
+            continue
+    return count
+
+
 def confine(folder, memory: int, protected=(), abi: int | None = None) -> Confinement:
     """Confine this process (and its threads) as the module says; returns what holds. Call after the
     imports the student's code needs and before it runs. protected: paths never readable, even inside
@@ -310,9 +336,13 @@ def confine(folder, memory: int, protected=(), abi: int | None = None) -> Confin
     _limit(resource.RLIMIT_AS, memory)
     _limit(resource.RLIMIT_FSIZE, MAX_FILE_BYTES)
     _limit(resource.RLIMIT_CORE, 0)
+    _limit(resource.RLIMIT_NOFILE, MAX_OPEN_FILES)
+    if os.geteuid() != 0:  # root's processes are not counted: the grader watches the worker's threads instead
+        _limit(resource.RLIMIT_NPROC, _tasks_of(os.getuid()) + MAX_TASKS)
     if hasattr(signal, "SIGXFSZ"):
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # too large a file: an OSError, not a killed process
-    result.memory = f"{memory / 2 ** 30:g} GiB of address space; files of at most {MAX_FILE_BYTES >> 20} MiB"
+    result.memory = (f"{memory / 2 ** 30:g} GiB of address space; files of at most {MAX_FILE_BYTES >> 20} MiB, "
+                     f"{MAX_OPEN_FILES} open at once; no shared memory")
     if platform.system() != "Linux":
         result.files = result.network = result.processes = f"not confined: {platform.system()} is not Linux"
         return result

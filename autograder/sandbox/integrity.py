@@ -1,5 +1,5 @@
-"""Whether the student's code changed the sandbox itself: the operations, their helpers, or the builtins
-they rely on.
+"""Whether the student's code changed the sandbox itself: the operations, their helpers, the builtins they
+rely on, or the libraries they compute with (torch, numpy).
 
 The worker takes a snapshot before the first cell runs and compares it before and after every
 operation; an operation run on a changed sandbox is not answered ({"tampered": what changed}), and
@@ -16,7 +16,10 @@ BUILTINS = ("isinstance", "issubclass", "getattr", "hasattr", "type", "len", "fl
             "dict", "tuple", "range", "zip", "any", "all", "min", "max", "sum", "iter", "next", "enumerate", "callable")
 
 
-def _entries(modules):
+def _entries(modules, libraries=()):
+    for library in libraries:  # what the operations compute with (torch, numpy): nothing of it replaced
+        for name, value in list(vars(library).items()):
+            yield library, name, value
     for module in modules:
         for name, value in vars(module).items():
             yield module, name, value
@@ -36,8 +39,10 @@ def _identity(value):
     return (value,)
 
 
-def snapshot(modules) -> list:
-    return [(holder, name, _identity(value)) for holder, name, value in _entries(modules)]
+def snapshot(modules, libraries=()) -> tuple:
+    """modules: the sandbox's own, with their functions' code; libraries: modules and classes whose every
+    attribute must stay the object it is (torch, torch.Tensor, numpy, ...)."""
+    return tuple((holder, name, _identity(value)) for holder, name, value in _entries(modules, libraries))
 
 
 def changed(taken: list) -> str | None:

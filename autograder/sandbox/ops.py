@@ -148,10 +148,14 @@ class _DeviceMixes(TorchFunctionMode):
     def __init__(self):
         super().__init__()
         self.ops = []
+        self.asks_is_meta = False
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
         operands = args
+        name = getattr(func, "__name__", "")
+        if name == "__get__" and getattr(getattr(func, "__self__", None), "__name__", "") == "is_meta":
+            self.asks_is_meta = True
         if getattr(func, "__name__", "") in ("__getitem__", "__setitem__"):
             operands = (args[0], *args[2:])  # GPU tensors accept CPU index tensors: only x and the value count
         devices = {t.device.type for t in _tensors((operands, kwargs)) if t.dim() > 0}
@@ -161,8 +165,9 @@ class _DeviceMixes(TorchFunctionMode):
 
 
 class _HostReads(TorchFunctionMode):
-    """Records the torch operations that bring a tensor's data back to the host (numpy, Python numbers)."""
-    NAMES = ("numpy", "item", "tolist", "__float__", "__int__", "__index__", "__array__")
+    """Records the torch operations that bring a tensor's data back to the host: into numpy or onto the
+    CPU (which pins forward to the CPU), or into Python numbers (which work on a GPU, only slower)."""
+    NAMES = ("numpy", "__array__", "cpu", "item", "tolist", "__bool__", "__float__", "__int__", "__index__")
 
     def __init__(self):
         super().__init__()
@@ -198,15 +203,15 @@ def filter_meta(namespace: dict, taps: int, shape: list) -> dict:
         data["output"] = student.summary(out, values=False)
     except StudentError as error:
         data["error"] = error.data()
-        if error.kind == "NotImplementedError" and "meta" in error.text.lower():  # no meta kernel: look on the CPU
-            reads = _HostReads()
-            try:
-                with reads, torch.no_grad():
-                    student.forward(student.make_filter(namespace, taps), torch.randn(tuple(shape)))
-            except StudentError:
-                pass
-            data["host_reads"] = reads.ops
+        reads = _HostReads()  # the meta run stopped: what forward does with its data on the CPU tells more
+        try:
+            with reads, torch.no_grad():
+                student.forward(student.make_filter(namespace, taps), torch.randn(tuple(shape)))
+        except StudentError:
+            pass
+        data["host_reads"] = reads.ops
     data["mixes"] = mixes.ops
+    data["asks_is_meta"] = mixes.asks_is_meta
     return data
 
 

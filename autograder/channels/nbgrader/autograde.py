@@ -11,6 +11,7 @@ So nbgrader's gradebook, feedback, formgrader and export hold exactly `lab2a gra
 A solution cell whose statements failed while grading gets a note saying so, for the feedback.
 """
 
+
 import nbformat
 from lab2a.autograder.checks.manifest import check
 from lab2a.autograder.grading.grade import grade_notebook

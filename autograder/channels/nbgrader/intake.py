@@ -18,6 +18,7 @@ student sent:
 `lab2a grade` follows the same rule (choose()), so both channels grade the same file.
 """
 
+import copy
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -75,6 +76,42 @@ def stand_in(release: Path, problem: str, kept: str | None):
     return notebook
 
 
+def _as_nbformat_reads_it(raw: dict):
+    """A notebook the grader's lenient reader takes but nbformat refuses (an odd "nbformat" field, a cell
+    with extra keys), rebuilt as a version 4 notebook from its cells' types, text and metadata."""
+    notebook = nbformat.v4.new_notebook()
+    makers = {"code": nbformat.v4.new_code_cell, "markdown": nbformat.v4.new_markdown_cell,
+              "raw": nbformat.v4.new_raw_cell}
+    for cell in raw.get("cells", []):
+        if isinstance(cell, dict) and cell.get("cell_type") in makers:
+            source = cell.get("source", "")
+            source = "".join(s for s in source if isinstance(s, str)) if isinstance(source, list) else str(source)
+            metadata = cell.get("metadata") if isinstance(cell.get("metadata"), dict) else {}
+            notebook.cells.append(makers[cell["cell_type"]](source, metadata=metadata))
+    return notebook
+
+
+def _restore_nbgrader_metadata(notebook, release) -> list[str]:
+    """Each cell's nbgrader metadata as the assignment gave it: the release's for a grade_id of the release,
+    none for any other (an id a student made up, a schema nbgrader doesn't know): nbgrader would stop
+    on them, for this student or for the whole run. Returns what changed."""
+    given = {c.metadata["nbgrader"]["grade_id"]: c.metadata["nbgrader"] for c in release.cells
+             if "nbgrader" in c.metadata}
+    changed = []
+    for cell in notebook.cells:
+        marks = cell.metadata.get("nbgrader")
+        if marks is None:
+            continue
+        gid = marks.get("grade_id") if isinstance(marks, dict) else None
+        if gid in given and marks != given[gid]:
+            cell.metadata["nbgrader"] = copy.deepcopy(given[gid])
+            changed.append(gid)
+        elif gid not in given:
+            del cell.metadata["nbgrader"]
+            changed.append(str(gid))
+    return changed
+
+
 def prepare_folder(folder: Path, release: Path) -> Prepared:
     student, expected, done = folder.parent.name, folder / NOTEBOOK, []
     if not expected.exists():
@@ -83,32 +120,39 @@ def prepare_folder(folder: Path, release: Path) -> Prepared:
             return _stand_in(student, expected, release, choice.problem, None)
         shutil.copyfile(choice.path, expected)
         done.append(choice.note)
-    _, problem = load(expected)
-    if problem is None:
-        try:
-            notebook = nbformat.read(expected, as_version=4)
-        except Exception as error:  # noqa: BLE001 (readable by the grader's lenient reader, not by nbgrader's)
-            problem = f"nbformat can't read the notebook ({type(error).__name__}: {str(error)[:200]})"
+    raw, problem = load(expected)
     if problem is not None:
         kept = expected.name + KEPT_SUFFIX
         expected.replace(folder / kept)
         return _stand_in(student, expected, release, problem, kept)
+    rebuilt = False
+    try:
+        notebook = nbformat.read(expected, as_version=4)
+        nbformat.validate(notebook)
+    except Exception:  # noqa: BLE001 (readable by the grader's lenient reader, not by nbgrader's)
+        notebook, rebuilt = _as_nbformat_reads_it(dict(raw)), True
     if notebook.metadata.get(MARK):  # prepared before: a stand-in already
         return Prepared(student, "stand-in", notebook.metadata[MARK].get("problem", ""))
     released = nbformat.read(release, as_version=4)
     reattached = [] if any(grade_id(c) for c in notebook.cells) else reattach_metadata(notebook, released)
     notebook = nbformat.from_dict(notebook)
+    flags = _restore_nbgrader_metadata(notebook, released)
     restored = restore_deleted_cells(notebook, released)
-    if reattached or restored:
+    if rebuilt or reattached or flags or restored:
         kept = expected.name + AS_SUBMITTED_SUFFIX
-        expected.replace(folder / kept)
+        if not (folder / kept).exists():
+            expected.replace(folder / kept)
         nbformat.write(notebook, str(expected))
+        if rebuilt:
+            done.append("rebuilt as a notebook nbgrader can read")
         if reattached:
             done.append("nbgrader's cell metadata, lost, was given back by matching the cells' text")
+        if flags:
+            done.append(f"cell metadata set back to the assignment's ({', '.join(flags)})")
         if restored:
             done.append(f"deleted cells put back ({', '.join(restored)})")
         done.append(f"the notebook as submitted is kept as {kept}")
-    action = "repaired" if reattached or restored else "renamed" if done else "ok"
+    action = "repaired" if rebuilt or reattached or flags or restored else "renamed" if done else "ok"
     return Prepared(student, action, "; ".join(done))
 
 

@@ -6,6 +6,8 @@ pay for torch (see builder.py).
 
 import importlib
 
+PRESET_NAMES = ("course", "realistic")   # builder.PRESETS's keys, here for the command line's choices
+
 _WHERE = {
     "PRESETS": "builder", "build": "builder", "card_path": "builder", "default_path": "builder",
     "examples_dir": "builder",

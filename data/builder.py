@@ -22,7 +22,7 @@ import soundfile
 import torch
 from tqdm import tqdm
 
-from . import noise, speech
+from . import PRESET_NAMES, noise, speech
 from .optimal import filter_scores, optimal_filters
 from .split import SPLIT_SEED, split_indices, split_sizes
 
@@ -52,6 +52,7 @@ PRESETS = {
         "per clip: hiss from 5-12 kHz up to 15.5 kHz, brown rumble, 50/60 Hz hum, broadband floor",
     ),
 }
+assert tuple(PRESETS) == PRESET_NAMES, "data/__init__.py names the presets for the command line"
 
 
 def default_path() -> Path:

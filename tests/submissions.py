@@ -407,14 +407,7 @@ for k in range(min(self.taps, n)):
 return y
 """)
 ASSERTS_FINITE = I.filter_source("torch.zeros(taps)", "assert torch.isfinite(x).all(), 'the input has NaN'\n" + I.FFT)
-PATCHES_TORCH_EQUAL = I.filter_source("torch.zeros(taps)", """
-y = torch.zeros_like(x)
-for k in range(self.taps):
-    y = y + self.filter[k] * x
-    x[..., 1:] = x[..., :-1].clone()
-    x[..., 0] = 0
-return y
-""") + "\ntorch.equal = lambda a, b: True\n"
+PATCHES_TORCH_EQUAL = I.BUGGY_FILTERS["writes into its input"][0] + "\ntorch.equal = lambda a, b: True\n"
 
 
 def _metadata(edit):

@@ -1,10 +1,12 @@
 """The grader's side of the sandbox: it has a worker process forked (sandbox/zygote.py, worker.py), hands
 it the student's cells and the checks' operations one request at a time, and reads plain data back.
 
-Limits, per step (a cell, or a whole check): a wall-clock timeout; then the worker is killed. Per
-worker: the confinement of sandbox/confine.py (files, network, processes, memory), a fresh folder,
-a minimal environment, and at most `disk` bytes written in that folder. The student's prints are
-drained apart from the answers; the first `output` bytes are kept.
+Limits (class Limits): per step (a cell, or a whole check) a wall-clock timeout, then the worker is
+killed; per submission a budget of 15 steps' time in all. Per worker: the confinement of
+sandbox/confine.py (files, network, processes, memory), a fresh folder, a minimal environment, and,
+watched from here, the bytes and files written in that folder and its number of threads. Every request
+is written without blocking, so a worker that stops reading costs its step's time, not the grader. The
+student's prints are drained apart from the answers; the first `output` bytes are kept.
 
 When the worker is lost (a timeout, a crash, os._exit, a kill), the next step starts a new one and
 replays the cells that had run, so one failure costs one step. A statement that was running when its
@@ -274,6 +276,7 @@ class Worker:
             os.close(fd)
         self.requests, self.results, self.status = requests_write, results_read, status_read
         os.set_blocking(self.requests, False)
+        self.watched = 0.0
         self.buffer = bytearray()
         self.stopped = False
         self.sandbox = None
@@ -357,8 +360,13 @@ class Worker:
                 raise self._lost("ended")
             self.buffer += chunk
 
-    def _watch(self) -> None:
-        """While the worker runs: its folder and its threads within the limits, or it is stopped."""
+    def _watch(self, every: float = 0.1) -> None:
+        """While the worker runs: its folder and its threads within the limits, or it is stopped (looked at
+        no more often than `every` seconds: a folder can hold thousands of entries)."""
+        now = time.monotonic()
+        if now - self.watched < every:
+            return
+        self.watched = now
         over = _over(self.folder, self.limits)
         if over:
             raise self._lost(over)

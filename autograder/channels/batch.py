@@ -3,7 +3,8 @@ with every check's points and the totals, a progress bar on a terminal.
 
 A folder is either nbgrader's layout (<folder>/<student>/lab2a/lab2a.ipynb, or a renamed notebook
 there) or notebooks directly inside it (<folder>/<student>.ipynb). Each submission is graded by grade()
-in a process of its own, `jobs` at a time; grade() isolates the student's code in turn.
+in a process of its own, `jobs` at a time; grade() runs the student's code in its sandbox in turn. One
+submission the grader fails on gets a report saying so; the others are graded all the same.
 """
 
 import csv

@@ -2,8 +2,9 @@
 workflow that grades every push.
 
 What goes in: the release notebook; the lab2a package as a plain folder (the data builder, the visible
-checks, the grader, the command); the reference loop's results frozen to JSON. What stays out: the
-solutions, the source notebook, the hidden checks, the reference training loop, and the TA's tools.
+checks, the judge, the sandbox, the grader, the command); the reference loop's results for the public
+inputs, frozen to JSON. What stays out: the solutions, the source notebook, autograder/private/ (the
+hidden checks, the reference training loop, the grading key), and the TA's tools.
 In the workflow each visible check worth points is one all-or-nothing step, so the total in the log
 is what Classroom records (the reporter logs passed/total x max-score per step).
 """

@@ -15,7 +15,7 @@ from lab2a.autograder.judge.oracle import CAUSAL
 from lab2a.autograder.judge.verdict import Failed, data_of
 
 SEED, TAPS, CLIPS, LENGTH = 61, 8, 16, 1024
-STEPS, LR = 40, 0.25
+STEPS, LR = 20, 0.25   # 20 steps reach the optimum to 1e-9 here; the bound allows 5%
 RATIO = 1.05  # the loss reached may exceed the least-squares optimum by 5%
 
 

@@ -1,11 +1,10 @@
 """The grader's own copy of the lab's setup cell: the names the student's cells may rely on.
 
-Both channels start from it instead of the notebook's setup cell (the isolated runner before the
-student's cells, nbgrader's kernel at its start: grading_kernel.py), so a submission cannot change the
-imports or constants the lab provides. It defines exactly the names the release notebook's locked
-"setup" cell defines (a test keeps the two in step), plus torch.nn.functional as F. plt, Audio and display
-are imported on first use only (matplotlib and
-IPython are slow to import and rarely used by the solution cells).
+The sandbox's worker starts from it instead of the notebook's setup cell (which never runs while
+grading), so a submission cannot change the imports or constants the lab provides. It defines exactly
+the names the release notebook's locked "setup" cell defines (a test keeps the two in step), plus
+torch.nn.functional as F. plt, Audio and display are imported on first use only (matplotlib and IPython
+are slow to import and rarely used by the solution cells).
 """
 
 SETUP = '''

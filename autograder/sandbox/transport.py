@@ -1,11 +1,11 @@
-"""The safe format of the isolated runner's pipe: JSON lines, numpy arrays as base64 bytes with their dtype
+"""The safe format of the sandbox's pipes: JSON lines, numpy arrays as base64 bytes with their dtype
 and shape.
 
 The worker process runs the student's code, so everything it sends is untrusted. The grader never
 unpickles it: decode() accepts JSON only (objects, arrays, strings, numbers, true/false/null, NaN and
 infinities), and turns {"$ndarray": {"dtype", "shape", "data"}} back into an array only for a fixed list
 of numeric dtypes, with a shape that matches the byte count exactly. Anything else raises
-TransportError, which the grader reports as a failed check.
+TransportError, which the grader reports as the step's failure. The grader's requests use the same format.
 """
 
 import base64

@@ -260,6 +260,37 @@ def test_a_killed_fork_server_is_started_again():
     assert os.path.isdir(session_module.fork_server(limits).folder)
 
 
+
+KILLED_GRADER = textwrap.dedent("""
+    import sys, time
+    from lab2a.autograder.grading.session import CellRun, Limits, Session
+    with Session(Limits(timeout=60)) as session:
+        print("running", flush=True)
+        session.run_cell(CellRun("cell", "<cell>", [{"line": 1, "source": "open('mine', 'w').write('x')\\n"
+                                                     "import time\\ntime.sleep(60)"}]))
+    """)
+
+
+def test_a_grader_killed_outright_leaves_no_worker_and_no_folder(tmp_path):
+    """SIGKILL gives the grader no chance to clean up: its fork server sees the control socket close, kills
+    the workers and removes their folders and its own."""
+    grader = subprocess.Popen([sys.executable, "-c", KILLED_GRADER], stdout=subprocess.PIPE, text=True,
+                              env={**os.environ, "TMPDIR": str(tmp_path)}, cwd=ROOT.parent)
+    try:
+        assert grader.stdout.readline().strip() == "running"
+        deadline = time.monotonic() + 60
+        while not list(tmp_path.glob("lab2a-grade-*/mine")) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert list(tmp_path.glob("lab2a-zygote-*")) and list(tmp_path.glob("lab2a-grade-*/mine"))
+    finally:
+        grader.kill()
+        grader.wait()
+    deadline = time.monotonic() + 15
+    while list(tmp_path.iterdir()) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert list(tmp_path.iterdir()) == []
+
+
 OTHERS = textwrap.dedent("""
     import ctypes, json, os, resource, sys, tempfile
     from lab2a.autograder.sandbox.confine import confine

@@ -225,6 +225,8 @@ def fork_server(limits: Limits) -> _ForkServer:
     with _servers_lock:
         server = _servers.get(key)
         if server is None or server.process.poll() is not None:
+            if server is not None:
+                server.close()  # it died (killed, say): its folder goes
             server = _servers[key] = _ForkServer(limits)
         return server
 

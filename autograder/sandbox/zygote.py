@@ -13,7 +13,8 @@ The worker starts in its folder, in a session of its own, with every other descr
 process closed (this socket among them: a worker can't ask for more processes), then confines itself
 and serves the grader (worker.serve). When it ends, this process reaps it and writes how it ended
 ("exit 3", "signal 9") to its status pipe. When the grader goes away (end of file on the socket),
-this process kills every worker it started and exits.
+this process kills every worker it started, removes their folders and its own (a grader killed
+outright can't), and exits.
 """
 
 import argparse
@@ -22,6 +23,7 @@ import os
 import select
 import signal
 import socket
+import subprocess
 import sys
 import tempfile
 
@@ -87,6 +89,8 @@ def main(argv=None) -> None:
     control = socket.socket(fileno=args.control)
     control.sendall(b'{"ready": true}\n')
     statuses = {}   # pid -> status pipe
+    own = os.getcwd()
+    folders = [own] if os.path.basename(own).startswith("lab2a-zygote-") else []  # removed at the end
     try:
         while True:
             ready, _, _ = select.select([control], [], [], 0.2)
@@ -97,6 +101,8 @@ def main(argv=None) -> None:
             if not message:
                 break
             spec = json.loads(message)
+            if os.path.basename(spec["folder"]).startswith("lab2a-grade-"):
+                folders.append(spec["folder"])
             if len(fds) != 4:
                 for fd in fds:
                     os.close(fd)
@@ -123,7 +129,18 @@ def main(argv=None) -> None:
                 os.killpg(pid, signal.SIGKILL)
             except OSError:
                 pass
+        for pid in list(statuses):
+            try:
+                os.waitpid(pid, 0)
+            except OSError:
+                pass
         sys.stdout.flush()
+        # On a normal end the grader has removed them all already; killed, it could not. This process's
+        # working folder is its own (grading/session.py made it). The system's rm descends any depth.
+        try:
+            subprocess.run(["rm", "-rf", "--", *folders], capture_output=True, timeout=120)
+        except (OSError, subprocess.SubprocessError):
+            pass
         os._exit(0)
 
 

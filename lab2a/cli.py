@@ -32,20 +32,29 @@ def _grading(args, hidden: bool) -> int:
 
     limits = Limits(timeout=args.timeout, memory=int(args.memory * 2 ** 30))
     start_early(limits)
-    from lab2a.autograder.grading.grade import grade
+    from lab2a.autograder.grading.grade import grade, grade_submission
 
-    try:
-        report = grade(args.notebook, hidden=hidden, limits=limits, only=args.only)
-    except GraderError as error:
-        print(f"lab2a {args.command}: the grader could not run: {error}", file=sys.stderr)
-        return 2
+    path = Path(args.notebook)
+    if path.is_dir() or args.github:  # a student's checkout: its notebook chosen, a result whatever happens
+        report = grade_submission(path if path.is_dir() or path.is_file() else path.parent, hidden, limits,
+                                  args.only)
+    else:
+        try:
+            report = grade(path, hidden=hidden, limits=limits, only=args.only)
+        except GraderError as error:
+            print(f"lab2a {args.command}: the grader could not run: {error}", file=sys.stderr)
+            return 2
     if report.sandbox and not report.confined:
         _unconfined_warning(args.command, report.sandbox)
     text = report.table(width=max(80, min(120, shutil.get_terminal_size((100, 24)).columns)))
     summary = (f"Score: {report.score} / {report.max_score}" if hidden else
                f"Visible checks: {report.score} / {report.max_score} points. "
                f"Hidden checks run when your notebook is graded.")
-    sys.stdout.write(text + "\n" + summary + "\n")
+    if args.github:
+        from lab2a.autograder.channels.github import publish
+        publish(report, text + "\n" + summary + "\n", Path(report.notebook))
+    else:
+        sys.stdout.write(text + "\n" + summary + "\n")
     if args.json:
         out = Path(args.json)
         try:
@@ -56,6 +65,9 @@ def _grading(args, hidden: bool) -> int:
         except OSError as error:
             print(f"lab2a {args.command}: could not write the report {out}: {error}", file=sys.stderr)
             return 2
+    if report.grader_failed:
+        print(f"lab2a {args.command}: the grader could not run: {report.problem}", file=sys.stderr)
+        return 2
     if hidden:
         return 0
     return 0 if report.all_passed else 1
@@ -111,16 +123,32 @@ def _course_tool(name: str):
     return module
 
 
-def _classroom(args) -> int:
+def _export(args) -> int:
     demo = _course_tool("demo")
     if demo is None:
         return 2
-    from lab2a.autograder.channels.classroom import export, graded_checks
+    target = getattr(args, "target", "github")
+    if target == "github":
+        from lab2a.autograder.channels import github
 
-    out = export(demo.REPOSITORY, Path(args.dir).resolve())
-    print(f"wrote the GitHub Classroom template to {out}/: lab2a.ipynb, the lab2a package without solutions or "
-          f"hidden checks, requirements.txt, .github/workflows/classroom.yml ({len(graded_checks())} graded steps, "
-          f"{sum(c.points for c in graded_checks())} points)")
+        out = github.export(demo.REPOSITORY, Path(args.dir).resolve(), legacy=args.legacy_classroom)
+        workflow = github.LEGACY_WORKFLOW if args.legacy_classroom else github.WORKFLOW
+        legacy = f", {len(github.graded_checks())} legacy Classroom steps" if args.legacy_classroom else ""
+        print(f"wrote the GitHub template repository to {out}/: lab2a.ipynb, the lab2a package without solutions "
+              f"or hidden checks, requirements.txt, {workflow.as_posix()} (the visible checks, "
+              f"{sum(c.points for c in github.graded_checks())} points{legacy})")
+    elif target == "classroom50":
+        from lab2a.autograder.channels import classroom50
+
+        out = classroom50.export(demo.REPOSITORY, Path(args.dir).resolve())
+        print(f"wrote the Classroom 50 bundle to {out}/: autograder.py, the lab2a package without solutions or "
+              f"hidden checks, requirements.txt. Publish it as autograders/<assignment>/ of the classroom.")
+    else:
+        from lab2a.autograder.channels import gradescope
+
+        out = gradescope.export(demo.REPOSITORY, Path(args.zip).resolve(), args.hidden_visibility)
+        print(f"wrote the Gradescope autograder {out} ({out.stat().st_size / 1e6:.1f} MB): setup.sh, "
+              f"run_autograder, the grader with its hidden checks. Upload it as the assignment's autograder.")
     return 0
 
 
@@ -236,9 +264,13 @@ def parser() -> argparse.ArgumentParser:
                          help="memory (address space) limit of the process running the student's code (default 4)")
         sub.set_defaults(run=run)
     check.add_argument("--only", action="append", metavar="CHECK",
-                       help="run only this check (repeatable): one GitHub Classroom step per check")
+                       help="run only this check (repeatable): one legacy GitHub Classroom step per check")
+    check.add_argument("--github", action="store_true",
+                       help="in a GitHub Actions step: the job summary, annotations and outputs too, and no "
+                            "workflow command from the student's text; NOTEBOOK may then be missing (the "
+                            "folder's only notebook is graded) or a folder")
     check.set_defaults(only=None)
-    grade.set_defaults(only=None)
+    grade.set_defaults(only=None, github=False)
     grade.add_argument("--csv", metavar="OUT", help="with a folder: the CSV of per-check points and totals "
                                                     "(default FOLDER/grades.csv)")
     grade.add_argument("--jobs", type=int, default=0, help="with a folder: notebooks graded at once (default: cores)")
@@ -264,12 +296,43 @@ def parser() -> argparse.ArgumentParser:
     demo.add_argument("--dir", default="demo", help="the demo course's folder (default: demo/, replaced)")
     demo.set_defaults(run=_demo)
 
-    classroom = commands.add_parser("classroom", help="export the GitHub Classroom template repository",
-                                    description="Write the student template repository for GitHub Classroom: the "
-                                                "release notebook, the lab2a package without solutions or hidden "
-                                                "checks, and a workflow grading every push with the visible checks.")
+    export = commands.add_parser("export", help="write what a CI platform grades with: GitHub, Classroom 50, "
+                                                "Gradescope", description="Write a channel's bundle. Each grades "
+                                                "with the same grader as `lab2a grade`.")
+    targets = export.add_subparsers(dest="target", required=True, metavar="TARGET")
+    github = targets.add_parser("github", help="the student template repository, with a workflow that runs the "
+                                               "visible checks on every push",
+                                description="The release notebook, the lab2a package without solutions or hidden "
+                                            "checks, requirements.txt (CPU torch) and .github/workflows/lab2a.yml: "
+                                            "every push runs the visible checks and answers in a job summary, "
+                                            "annotations on the notebook and the job's status.")
+    github.add_argument("dir", metavar="DIR", help="the folder to write (replaced if it exists)")
+    github.add_argument("--legacy-classroom", action="store_true",
+                        help="the retired GitHub Classroom's workflow instead (.github/workflows/classroom.yml): "
+                             "the same grading step, then one command-grader step per check and the reporter")
+    classroom50 = targets.add_parser("classroom50", help="the Classroom 50 autograder bundle (served publicly: "
+                                                         "visible checks only)",
+                                     description="DIR/autograder.py grades the student's checkout with the visible "
+                                                 "checks and writes result.json and release-body.md, as the "
+                                                 "Classroom 50 runner expects.")
+    classroom50.add_argument("dir", metavar="DIR", help="the folder to write (replaced if it exists)")
+    gradescope = targets.add_parser("gradescope", help="the Gradescope autograder zip (every check, hidden ones "
+                                                       "included)",
+                                    description="OUT.zip holds setup.sh (a Python environment with CPU torch, the "
+                                                "system python3 left alone) and run_autograder (grades the "
+                                                "submitted notebook, writes results/results.json).")
+    gradescope.add_argument("zip", metavar="OUT.zip", help="the zip file to write (replaced if it exists)")
+    gradescope.add_argument("--hidden-visibility", default="after_published",
+                            choices=("hidden", "after_due_date", "after_published", "visible"),
+                            help="when students see the hidden checks' results (default: after_published)")
+    for sub in (github, classroom50, gradescope):
+        sub.set_defaults(run=_export, legacy_classroom=False)
+
+    classroom = commands.add_parser("classroom", help="the same as `lab2a export github DIR`",
+                                    description="An alias of `lab2a export github DIR`, kept for older instructions.")
     classroom.add_argument("dir", metavar="DIR", help="the folder to write (replaced if it exists)")
-    classroom.set_defaults(run=_classroom)
+    classroom.add_argument("--legacy-classroom", action="store_true", help="as in `lab2a export github`")
+    classroom.set_defaults(run=_export, target="github")
 
     bench = commands.add_parser("bench", help="measure build, notebook, grading and filter speed against our bounds",
                                 description="Measure, on this machine, the numbers the project holds itself to "

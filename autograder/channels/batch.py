@@ -13,10 +13,10 @@ import os
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
-from lab2a.autograder.channels.nbgrader.intake import Choice, choose
 from lab2a.autograder.checks.manifest import CHECKS
 from lab2a.autograder.grading.grade import grade, unreadable
 from lab2a.autograder.grading.session import DEFAULT_LIMITS, Limits
+from lab2a.autograder.grading.submission import Choice, choose
 from tqdm import tqdm
 
 

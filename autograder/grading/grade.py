@@ -12,6 +12,7 @@ import hashlib
 import json
 import re
 from functools import cache
+from pathlib import Path
 
 import torch
 from lab2a.autograder.checks.cases import PUBLIC_KEY
@@ -20,7 +21,7 @@ from lab2a.autograder.checks.registry import available, run_check
 from lab2a.autograder.grading.layout import SOLUTION_CELLS, Plan, plan, release_notebook
 from lab2a.autograder.grading.report import Report, TestResult
 from lab2a.autograder.grading.session import DEFAULT_LIMITS, CellRun, GraderError, Limits, Session
-from lab2a.autograder.grading.submission import load
+from lab2a.autograder.grading.submission import Choice, choose, load
 from lab2a.autograder.judge.verdict import Verdict
 
 _MEMORY_SIGNS = ("MemoryError", "can't allocate memory", "Cannot allocate memory", "out of memory",
@@ -87,6 +88,27 @@ def grade_notebook(notebook, label: str, hidden: bool = True, limits: Limits = D
     with Session(limits) as session:
         session.warm()
         return _graded(label, notebook, hidden, key, limits, checks, session)
+
+
+def grade_submission(where, hidden: bool = True, limits: Limits = DEFAULT_LIMITS, only=None) -> Report:
+    """Grade a notebook file, or the notebook of a submission folder (a student's checkout, Gradescope's
+    submission/) chosen by submission.choose. Never raises: nothing to grade is 0 points with why; a failure
+    of the grader itself is 0 points marked grader_failed, with what went wrong."""
+    folder = Path(where)
+    choice = choose(folder) if folder.is_dir() else Choice(folder, None)
+    try:
+        if choice.path is None:
+            return unreadable(folder, choice.problem, hidden, limits, checks_for(hidden, only))
+        report = grade(choice.path, hidden=hidden, limits=limits, only=only)
+    except Exception as error:  # noqa: BLE001 (a result is written whatever happens; the cause goes in it)
+        what = str(error) if isinstance(error, GraderError) else f"{type(error).__name__}: {str(error)[:300]}"
+        report = unreadable(choice.path or folder, f"the grader failed, not your code: {what}", hidden, limits,
+                            [c for c in CHECKS if (hidden or c.visible) and (not only or c.name in only)])
+        report.grader_failed = True
+        report.notes.append("GRADER FAILURE: not the student's fault; this grade is not final")
+    if choice.note:
+        report.notes.insert(0, choice.note)
+    return report
 
 
 def unreadable(path, problem: str, hidden: bool = True, limits: Limits = DEFAULT_LIMITS, checks=None) -> Report:

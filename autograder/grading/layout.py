@@ -191,9 +191,9 @@ class Plan:
 
 def release_notebook() -> Path | None:
     """The release notebook this grader belongs to: release/lab2a/lab2a.ipynb in the course repository,
-    or lab2a.ipynb beside the package in a student's kit."""
-    root = Path(lab2a.__file__).resolve().parents[1]
-    for candidate in (root / "release" / "lab2a" / "lab2a.ipynb", root / "lab2a.ipynb"):
+    or release.ipynb in the package of a copy (channels/kit.py; never the student's own notebook)."""
+    package = Path(lab2a.__file__).resolve().parent
+    for candidate in (package.parent / "release" / "lab2a" / "lab2a.ipynb", package / "release.ipynb"):
         if candidate.is_file():
             return candidate
     return None

@@ -57,6 +57,7 @@ class Report:
     timeout: float = 0.0
     memory: int = 0
     sandbox: dict = field(default_factory=dict)   # what confine.py enforced
+    grader_failed: bool = False                   # the grader itself failed: this grade is not the student's
 
     @property
     def score(self) -> int:

@@ -1,14 +1,42 @@
 """Reading a submitted file: the notebook, or why it is not a notebook that can be graded.
 
 load() never raises: a file that is not a readable notebook (missing, a folder or a device, too large,
-not UTF-8, not JSON, not a notebook) gives the reason, for the student, instead.
+not UTF-8, not JSON, not a notebook) gives the reason, for the student, instead. choose() picks the
+notebook of a submission folder, for every channel alike.
 """
 
 import json
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 MAX_BYTES = 100 * 1024 * 1024
+NOTEBOOK = "lab2a.ipynb"
+
+
+@dataclass(frozen=True)
+class Choice:
+    path: Path | None        # the notebook to grade, None when there is none to grade
+    problem: str | None      # why there is nothing to grade
+    note: str | None = None  # what was done, e.g. a renamed notebook taken in lab2a.ipynb's place
+
+
+def choose(folder: Path) -> Choice:
+    """The notebook to grade in a submission folder: lab2a.ipynb, else the only notebook there; none (and
+    why) when it holds several or none. Nothing is changed here."""
+    expected = folder / NOTEBOOK
+    if expected.exists():
+        return Choice(expected, None)
+    others = sorted(p for p in folder.glob("*.ipynb") if p.is_file())
+    if len(others) == 1:
+        return Choice(others[0], None, f"{NOTEBOOK} is missing; the only notebook in the folder, "
+                                       f"'{others[0].name}', was graded in its place (was it renamed?)")
+    if others:
+        names = ", ".join(f"'{p.name}'" for p in others)
+        return Choice(None, f"{NOTEBOOK} is missing and the folder holds several notebooks ({names}): the grader "
+                            f"can't tell which one is the submission. Name the one to grade {NOTEBOOK}.")
+    return Choice(None, f"no notebook was submitted: the submission folder holds no {NOTEBOOK} (nor any other "
+                        f".ipynb file)")
 
 
 def load(path) -> tuple:

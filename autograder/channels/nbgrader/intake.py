@@ -15,7 +15,7 @@ student sent:
     lab2a.ipynb.unreadable and lab2a.ipynb becomes a stand-in: the released notebook, unanswered, with a
     first cell that says what was wrong. nbgrader grades it 0 and its feedback explains why.
 
-`lab2a grade` follows the same rule (choose()), so both channels grade the same file.
+`lab2a grade` and every CI channel follow the same rule (grading/submission.choose), so all grade the same file.
 """
 
 import copy
@@ -25,36 +25,11 @@ from pathlib import Path
 
 import nbformat
 from lab2a.autograder.grading.layout import grade_id, reattach_metadata, restore_deleted_cells
-from lab2a.autograder.grading.submission import load
+from lab2a.autograder.grading.submission import NOTEBOOK, Choice, choose, load  # noqa: F401 (intake.NOTEBOOK)
 
-NOTEBOOK = "lab2a.ipynb"
 KEPT_SUFFIX = ".unreadable"             # the student's file, when a stand-in takes its place
 AS_SUBMITTED_SUFFIX = ".as-submitted"    # the student's file, when deleted cells were put back
 MARK = "lab2a_intake"   # notebook metadata of a stand-in: the problem it stands in for
-
-
-@dataclass(frozen=True)
-class Choice:
-    path: Path | None        # the notebook to grade, None when there is none to grade
-    problem: str | None      # why there is nothing to grade
-    note: str | None = None  # what was done, e.g. a renamed notebook taken in lab2a.ipynb's place
-
-
-def choose(folder: Path) -> Choice:
-    """The notebook to grade in one student's folder, by the rule above (nothing is changed here)."""
-    expected = folder / NOTEBOOK
-    if expected.exists():
-        return Choice(expected, None)
-    others = sorted(p for p in folder.glob("*.ipynb") if p.is_file())
-    if len(others) == 1:
-        return Choice(others[0], None, f"{NOTEBOOK} is missing; the only notebook in the folder, "
-                                       f"'{others[0].name}', was graded in its place (was it renamed?)")
-    if others:
-        names = ", ".join(f"'{p.name}'" for p in others)
-        return Choice(None, f"{NOTEBOOK} is missing and the folder holds several notebooks ({names}): the grader "
-                            f"can't tell which one is the submission. Name the one to grade {NOTEBOOK}.")
-    return Choice(None, f"no notebook was submitted: the submission folder holds no {NOTEBOOK} (nor any other "
-                        f".ipynb file)")
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,134 @@
+"""Gradescope: the autograder zip (`lab2a export gradescope OUT.zip`) and what its run_autograder writes.
+
+The zip, unpacked by Gradescope in /autograder/source (students never see it), holds the grader with its
+hidden checks (kit.py, private=True), requirements.txt (CPU torch), setup.sh and run_autograder.
+setup.sh makes a Python environment of its own in /autograder/venv (Gradescope's harness uses the system
+python3: it is left alone). run_autograder grades the one notebook in /autograder/submission with every
+check and writes /autograder/results/results.json: per check its name, score, max_score, status, output
+(Markdown) and visibility (hidden checks `after_published` unless the export said otherwise). The student's
+code runs in the grader's sandbox, which reads the Python runtime only: not source/ (the hidden checks),
+not the other files of /autograder. results.json is valid JSON whatever happens: written atomically by
+the grader, or by run_autograder itself when the grader could not start. AUTOGRADER_ROOT (default
+/autograder) moves all of it, for the tests.
+"""
+
+import json
+import os
+import sys
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+
+from lab2a.autograder.channels import kit, markdown
+from lab2a.autograder.grading.report import Report
+
+VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")
+SETTINGS = "gradescope.json"   # in source/: the export's choices (the hidden checks' visibility)
+
+SETUP = """#!/usr/bin/env bash
+# Gradescope runs this once, as root, when it builds the autograder's image (Ubuntu 22.04): a Python 3.11
+# environment of the lab's own in $ROOT/venv with the CPU build of torch. The system python3 is not touched.
+set -euo pipefail
+ROOT="${AUTOGRADER_ROOT:-/autograder}"
+PYTHON="${LAB2A_BASE_PYTHON:-python3.11}"
+if ! command -v "$PYTHON" >/dev/null; then
+    apt-get update -q
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3.11 python3.11-venv
+fi
+"$PYTHON" -m venv "$ROOT/venv"
+"$ROOT/venv/bin/python" -m pip install --quiet --upgrade pip
+"$ROOT/venv/bin/python" -m pip install --quiet -r "$ROOT/source/requirements.txt"
+"$ROOT/venv/bin/python" -c "import torch; print('torch', torch.__version__, 'ready')"
+"""
+
+RUN = """#!/usr/bin/env bash
+# Gradescope runs this for each submission: grades the notebook in $ROOT/submission with every check and
+# writes $ROOT/results/results.json. If the grader can't even start, a results.json still says so.
+ROOT="${AUTOGRADER_ROOT:-/autograder}"
+RESULTS="$ROOT/results/results.json"
+mkdir -p "$ROOT/results"
+export PYTHONPATH="$ROOT/source"
+"$ROOT/venv/bin/python" -P -m lab2a.autograder.channels.gradescope
+status=$?
+if [ $status -ne 0 ] && [ ! -s "$RESULTS" ]; then
+    cat > "$RESULTS" <<JSON
+{"score": 0, "output_format": "md", "tests": [],
+ "output": "The autograder itself failed (exit status $status), not your code: your instructor can see its log."}
+JSON
+fi
+exit 0
+"""
+
+
+def export(repository: Path, out_zip: Path, hidden_visibility: str = "after_published") -> Path:
+    """Write the zip (replaced if it exists): setup.sh, run_autograder, requirements.txt, lab2a/ at its root."""
+    if hidden_visibility not in VISIBILITIES:
+        raise ValueError(f"hidden_visibility must be one of {VISIBILITIES}, got {hidden_visibility!r}")
+    with tempfile.TemporaryDirectory() as staging:
+        folder = Path(staging)
+        kit.write_package(repository, folder, private=True)
+        (folder / "requirements.txt").write_text(kit.requirements(repository))
+        (folder / SETTINGS).write_text(json.dumps({"hidden_visibility": hidden_visibility}) + "\n")
+        (folder / "setup.sh").write_text(SETUP)
+        (folder / "run_autograder").write_text(RUN)
+        out_zip.parent.mkdir(parents=True, exist_ok=True)
+        partial = out_zip.with_name(out_zip.name + ".partial")
+        with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as archive:
+            for path in sorted(folder.rglob("*")):
+                if path.is_file() and "__pycache__" not in path.parts:
+                    info = zipfile.ZipInfo.from_file(path, path.relative_to(folder).as_posix())
+                    info.external_attr = (0o755 if path.name in ("setup.sh", "run_autograder") else 0o644) << 16
+                    archive.writestr(info, path.read_bytes(), zipfile.ZIP_DEFLATED)
+        partial.replace(out_zip)
+    return out_zip
+
+
+def results(report: Report, seconds: float, hidden_visibility: str = "after_published") -> dict:
+    tests = []
+    for t in report.tests:
+        tests.append({"name": f"{t.name} ({t.task})", "score": t.score, "max_score": t.max_score,
+                      "status": "passed" if t.status in ("pass", "skipped") else "failed",
+                      "output": markdown.part_list(t), "output_format": "md",
+                      "visibility": "visible" if t.visible else hidden_visibility})
+    output = markdown.cell_notes(report)
+    if report.problem:
+        output = f"**Your notebook could not be graded:** {markdown.escape(report.problem)}\n\n" + output
+    return {"execution_time": round(seconds), "output": output or "Every check's result is below.",
+            "output_format": "md", "stdout_visibility": "hidden", "tests": tests}
+
+
+def _settings(source: Path) -> dict:
+    try:
+        settings = json.loads((source / SETTINGS).read_text())
+    except (OSError, ValueError):
+        return {}
+    return settings if isinstance(settings, dict) else {}
+
+
+def main() -> int:
+    """run_autograder's grader: the submission graded with every check, results.json written."""
+    started = time.monotonic()
+    root = Path(os.environ.get("AUTOGRADER_ROOT", "/autograder"))
+    visibility = _settings(root / "source").get("hidden_visibility", "after_published")
+    if visibility not in VISIBILITIES:
+        visibility = "after_published"
+    from lab2a.autograder.grading.grade import grade_submission
+    from lab2a.autograder.grading.session import start_early
+
+    start_early()
+    report = grade_submission(root / "submission", hidden=True)
+    out = root / "results" / "results.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = out.with_name(out.name + ".partial")
+    partial.write_text(json.dumps(results(report, time.monotonic() - started, visibility), indent=2,
+                                  ensure_ascii=False) + "\n", encoding="utf-8")
+    partial.replace(out)
+    print(f"Lab 2A: {report.score} / {report.max_score} points; {out} written")
+    if report.grader_failed:
+        print(f"the grader failed: {report.problem}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

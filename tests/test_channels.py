@@ -1,0 +1,476 @@
+"""Every CI channel through its real entry point: the GitHub template's workflow step, the Classroom 50
+bundle's autograder.py, the Gradescope zip's run_autograder, the pytest plugin; each output validated
+against its format, and the same points per check as `lab2a grade` / `lab2a check` on every sample."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import xml.etree.ElementTree as ElementTree
+import zipfile
+from functools import cache
+from pathlib import Path
+
+import jsonschema
+import nbformat
+import pytest
+import yaml
+from filelock import FileLock
+from lab2a.autograder.channels import samples
+from lab2a.autograder.checks.manifest import CHECKS
+from lab2a.autograder.grading.grade import grade
+
+from .conftest import ROOT, run_lab2a
+
+SOURCE = ROOT / "source" / "lab2a" / "lab2a.ipynb"
+RELEASE = ROOT / "release" / "lab2a" / "lab2a.ipynb"
+SCHEMAS = Path(__file__).with_name("schemas")
+VISIBLE = [c for c in CHECKS if c.visible]
+VISIBLE_POINTS = sum(c.points for c in VISIBLE)
+ALL_POINTS = sum(c.points for c in CHECKS)
+SECRETS = ("BEGIN SOLUTION", "END SOLUTION", "HIDDEN TESTS", "torch.fft.rfft(x, size)")  # the answer key's marks
+HIDDEN_CODE = ("def run(s: Scenario", "GRADING_KEY =", "def hidden_training")  # the private modules
+
+
+# ---- the exports ----------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def student_venv(tmp_path_factory):
+    """A Python like a student's or Gradescope's: this environment's packages, but not this repository's
+    editable install (whose import hook would serve the repository's own lab2a to a copy)."""
+    venv = tmp_path_factory.mktemp("student-venv") / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    ours = next(p for p in sys.path if p.endswith("site-packages") and os.path.isdir(p))
+    (next((venv / "lib").glob("python3*")) / "site-packages" / "shared.pth").write_text(ours + "\n")
+    return venv
+
+
+EXPORTS = {"github": ("export", "github"), "legacy": ("classroom", "--legacy-classroom"),
+           "classroom50": ("export", "classroom50"), "gradescope.zip": ("export", "gradescope")}
+
+
+@pytest.fixture(scope="session")
+def exports(tmp_path_factory, worker_id):
+    """Each export, written once by its command for the whole test run (shared by pytest-xdist's workers)."""
+    out = tmp_path_factory.getbasetemp().parent / "lab2a-exports" if worker_id != "master" else \
+        tmp_path_factory.mktemp("lab2a-exports")
+    with FileLock(str(out) + ".lock"):
+        if not (out / "done").exists():
+            shutil.rmtree(out, ignore_errors=True)
+            out.mkdir()
+            commands = [subprocess.Popen([sys.executable, "-m", "lab2a.cli", *args, out / name], cwd=ROOT,
+                                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                        for name, args in EXPORTS.items()]   # at once: each freezes the reference runs
+            for command in commands:
+                assert command.wait(timeout=600) == 0, command.stdout.read()
+            with zipfile.ZipFile(out / "gradescope.zip") as archive:
+                archive.extractall(out / "gradescope")
+            for script in ("setup.sh", "run_autograder"):
+                (out / "gradescope" / script).chmod(0o755)  # (extractall drops the mode the zip records)
+            (out / "done").touch()
+    return out
+
+
+def text_files(folder: Path) -> dict:
+    return {p: p.read_text() for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts}
+
+
+@pytest.mark.parametrize("export", ["github", "legacy", "classroom50"])
+def test_public_copies_hold_no_answer_key_and_no_hidden_check(exports, export):
+    folder = exports / export
+    names = {p.relative_to(folder).as_posix() for p in text_files(folder)}
+    assert not [n for n in names if n.startswith(("solutions/", "source/"))]
+    assert not [n for n in names if "/private/" in n or "/nbgrader/" in n or n.endswith(("demo.py", "bench.py"))]
+    assert "lab2a/autograder/sandbox/worker.py" in names and "lab2a/autograder/checks/filter.py" in names
+    assert "lab2a/autograder/judge/frozen_runs.json" in names and "lab2a/release.ipynb" in names
+    for path, text in text_files(folder).items():
+        for secret in SECRETS + HIDDEN_CODE:
+            assert secret not in text, (path, secret)
+    assert "torch==2.13.0" in (folder / "requirements.txt").read_text()
+    assert "download.pytorch.org/whl/cpu" in (folder / "requirements.txt").read_text()
+    assert "nbgrader" not in (folder / "requirements.txt").read_text()
+    if export != "classroom50":
+        assert (folder / "lab2a.ipynb").read_text() == RELEASE.read_text()
+
+
+def test_the_gradescope_zip_holds_the_hidden_checks_but_no_answer_key(exports):
+    with zipfile.ZipFile(exports / "gradescope.zip") as archive:
+        names = archive.namelist()
+        modes = {i.filename: i.external_attr >> 16 for i in archive.infolist()}
+    assert {"setup.sh", "run_autograder", "requirements.txt", "lab2a/autograder/private/hidden.py"} <= set(names)
+    assert modes["run_autograder"] & 0o111 and modes["setup.sh"] & 0o111   # at the zip's root, executable
+    assert not [n for n in names if n.startswith(("solutions/", "source/")) or n.endswith(".ipynb")
+                and n != "lab2a/release.ipynb" or "/nbgrader/" in n]
+    for path, text in text_files(exports / "gradescope").items():
+        for secret in SECRETS:
+            assert secret not in text, (path, secret)
+    setup = (exports / "gradescope" / "setup.sh").read_text()
+    assert '-m venv "$ROOT/venv"' in setup and "requirements.txt" in setup   # its own Python, not the system's
+
+
+def test_frozen_runs_replace_the_reference_loop(exports):
+    # A public copy's judges read the reference trajectory from JSON and agree with the grader's own loop.
+    frozen = json.loads((exports / "github" / "lab2a" / "autograder" / "judge" / "frozen_runs.json").read_text())
+    from lab2a.autograder.checks.train import TRAJECTORY
+    from lab2a.autograder.judge import training
+    for mistake in (None, *training.LOOP_MISTAKES):
+        run = training.reference_run(TRAJECTORY, mistake)
+        stored = frozen[training._key(TRAJECTORY, mistake)]
+        assert [[tuple(b) for b in e] for e in stored["epochs"]] == run.epochs
+        assert all(stored["parameters"][k] == v.tolist() for k, v in run.parameters.items())
+
+
+def test_the_template_cannot_grade_hidden_checks_and_has_no_ta_tools(exports, student_venv):
+    python = str(student_venv / "bin" / "python")
+    result = subprocess.run([python, "-m", "lab2a.cli", "grade", "lab2a.ipynb"], cwd=exports / "github",
+                            capture_output=True, text=True)
+    assert result.returncode == 2 and "lacks the code of the hidden checks" in result.stderr
+    for args in (["demo"], ["bench"], ["export", "github", "elsewhere"]):
+        result = subprocess.run([python, "-m", "lab2a.cli", *args], cwd=exports / "github", capture_output=True,
+                                text=True)
+        assert result.returncode == 2 and "needs the course repository" in result.stderr, args
+
+
+# ---- the workflows ----------------------------------------------------------------------------------------
+
+def actionlint(path: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([shutil.which("actionlint") or "actionlint", "-no-color", str(path)], capture_output=True,
+                          text=True)
+
+
+@pytest.mark.parametrize("export, workflow", [("github", "lab2a.yml"), ("legacy", "classroom.yml")])
+def test_workflows_pass_actionlint(exports, export, workflow):
+    path = exports / export / ".github" / "workflows" / workflow
+    result = actionlint(path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    # actionlint is the judge of deprecated runtimes: it rejects the same workflow on Node 20 actions
+    old = path.with_name("old.yml")
+    old.write_text(path.read_text().replace("checkout@v5", "checkout@v4"))
+    assert "deprecated" in actionlint(old).stdout
+    old.unlink()
+
+
+def test_the_native_workflow_grades_every_push_with_the_cpu_wheel_cached(exports):
+    workflow = yaml.safe_load((exports / "github" / ".github" / "workflows" / "lab2a.yml").read_text())
+    assert set(workflow[True]) == {"push", "workflow_dispatch"}   # (YAML reads `on:` as True)
+    assert workflow["permissions"] == {"contents": "read"}
+    steps = workflow["jobs"]["checks"]["steps"]
+    python = next(s for s in steps if s.get("uses", "").startswith("actions/setup-python"))
+    assert python["with"]["cache"] == "pip" and python["with"]["cache-dependency-path"] == "requirements.txt"
+    assert steps[-1]["run"] == "python -m lab2a.cli check lab2a.ipynb --github"
+
+
+def test_the_legacy_workflow_keeps_one_all_or_nothing_step_per_check(exports):
+    workflow = yaml.safe_load((exports / "legacy" / ".github" / "workflows" / "classroom.yml").read_text())
+    assert workflow["name"] == "Autograding Tests"
+    steps = workflow["jobs"]["run-autograding-tests"]["steps"]
+    graders = [s for s in steps if s.get("uses", "").startswith("classroom-resources/autograding-command-grader")]
+    reporter = steps[-1]
+    graded = [c for c in VISIBLE if c.points > 0]
+    assert [s["id"] for s in graders] == [c.name for c in graded]
+    assert [s["with"]["max-score"] for s in graders] == [c.points for c in graded]
+    assert reporter["uses"].startswith("classroom-resources/autograding-grading-reporter")
+    assert reporter["with"]["runners"].split(",") == [c.name for c in graded]
+    for step in graders:
+        assert reporter["env"][f"{step['id'].upper()}_RESULTS"] == f"${{{{ steps.{step['id']}.outputs.result }}}}"
+        assert step["if"] == "${{ !cancelled() }}"   # they run when the native step failed the job
+    assert any(s.get("run") == "python -m lab2a.cli check lab2a.ipynb --github" for s in steps)
+
+
+# ---- running each channel's entry point ---------------------------------------------------------------------
+
+def workflow_commands(stdout: str) -> list[tuple[str, str, str]]:
+    """The workflow commands GitHub's runner takes from a step's output: (command, properties, message) of
+    each `::name props::message` line (leading blanks ignored), none between ::stop-commands::T and ::T::;
+    a `##[` anywhere in a line (the old syntax) counts as a command too."""
+    commands, stopped = [], None
+    for line in stdout.splitlines():
+        text = line.lstrip()
+        if stopped is not None:
+            if text == f"::{stopped}::":
+                stopped = None
+            continue
+        if text.startswith("::"):
+            head, _, message = text[2:].partition("::")
+            name, _, properties = head.partition(" ")
+            if name == "stop-commands":
+                stopped = message
+                continue
+            commands.append((name, properties, message))
+        elif "##[" in line:
+            commands.append(("##[", "", line))
+    return commands
+
+
+def _notebook_in(folder: Path, notebook) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    if notebook is not None:
+        nbformat.write(notebook, folder / "lab2a.ipynb")
+
+
+def run_github_step(exports, student_venv, folder: Path, notebook) -> dict:
+    """The template's grading step on a student's repository, as Actions runs it."""
+    shutil.copytree(exports / "github", folder)
+    (folder / "lab2a.ipynb").unlink()
+    _notebook_in(folder, notebook)
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "LAB2A_DATA")}
+    env.update({"PATH": f"{student_venv / 'bin'}{os.pathsep}{env['PATH']}", "GITHUB_ACTIONS": "true",
+                "GITHUB_WORKSPACE": str(folder), "GITHUB_STEP_SUMMARY": str(folder.parent / "summary.md"),
+                "GITHUB_OUTPUT": str(folder.parent / "output.txt")})
+    step = yaml.safe_load((folder / ".github" / "workflows" / "lab2a.yml").read_text())["jobs"]["checks"]["steps"][-1]
+    result = subprocess.run(["bash", "-e", "-c", step["run"]], cwd=folder, env=env, capture_output=True, text=True,
+                            timeout=600)
+    outputs = dict(line.split("=", 1) for line in (folder.parent / "output.txt").read_text().splitlines())
+    return {"exit": result.returncode, "stdout": result.stdout, "stderr": result.stderr,
+            "commands": workflow_commands(result.stdout), "summary": (folder.parent / "summary.md").read_text(),
+            "score": int(outputs["score"]), "max": int(outputs["max-score"])}
+
+
+def run_classroom50(exports, student_venv, folder: Path, notebook, env_extra=None) -> dict:
+    """autograder.py as the Classroom 50 runner runs it: no arguments, in the student's checkout."""
+    _notebook_in(folder, notebook)
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "LAB2A_DATA")}
+    env.update({"CLASSROOM": "sp27", "ASSIGNMENT": "lab2a", "SUBMISSION_TAG": "submit/20261125T120000Z-abc1234",
+                "GITHUB_REPOSITORY": "sp27-org/sp27-lab2a-alice", "GITHUB_SHA": "abc1234",
+                "COMMIT_URL": "https://github.com/sp27-org/sp27-lab2a-alice/commit/abc1234",
+                "RELEASE_URL": "https://github.com/sp27-org/sp27-lab2a-alice/releases/tag/submit",
+                "CLASSROOM50_BUNDLE_DIR": str(exports / "classroom50"), **(env_extra or {})})
+    result = subprocess.run([str(student_venv / "bin" / "python"), str(exports / "classroom50" / "autograder.py")],
+                            cwd=folder, env=env, capture_output=True, text=True, timeout=600)
+    document = json.loads((folder / "result.json").read_text())
+    jsonschema.validate(document, json.loads((SCHEMAS / "classroom50-result-v1.schema.json").read_text()))
+    assert document["score"] <= document["max-score"]
+    assert all(t["score"] <= t["max-score"] for t in document["tests"])
+    return {"exit": result.returncode, "stderr": result.stderr, "result": document,
+            "body": (folder / "release-body.md").read_text()}
+
+
+def run_gradescope(exports, student_venv, root: Path, notebooks: dict) -> dict:
+    """run_autograder in a Gradescope-like /autograder (AUTOGRADER_ROOT): source/ unzipped, a venv of the
+    lab's own, the student's files in submission/."""
+    (root / "submission").mkdir(parents=True)
+    shutil.copytree(exports / "gradescope", root / "source")
+    (root / "venv").symlink_to(student_venv, target_is_directory=True)
+    (root / "submission_metadata.json").write_text(json.dumps({"users": [{"name": "Alice", "email": "a@x"}]}))
+    for name, notebook in notebooks.items():
+        if isinstance(notebook, str):
+            (root / "submission" / name).write_text(notebook)
+        else:
+            nbformat.write(notebook, root / "submission" / name)
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "LAB2A_DATA")}
+    env["AUTOGRADER_ROOT"] = str(root)
+    result = subprocess.run([str(root / "source" / "run_autograder")], cwd=root, env=env, capture_output=True,
+                            text=True, timeout=600)
+    document = json.loads((root / "results" / "results.json").read_text())
+    jsonschema.validate(document, json.loads((SCHEMAS / "gradescope-results.schema.json").read_text()))
+    return {"exit": result.returncode, "stdout": result.stdout, "stderr": result.stderr, "result": document}
+
+
+def run_pytest(folder: Path, notebook) -> dict:
+    _notebook_in(folder, notebook)
+    junit = folder / "junit.xml"
+    result = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--lab2a-notebook",
+                             str(folder / "lab2a.ipynb"), f"--junitxml={junit}"], cwd=folder, capture_output=True,
+                            text=True, timeout=600)
+    cases = {}
+    for case in ElementTree.parse(junit).getroot().iter("testcase"):
+        points = {p.get("name"): int(p.get("value")) for p in case.iter("property")}
+        failure = case.find("failure")
+        cases[case.get("name")] = {"points": points["points"], "max": points["max_points"],
+                                   "failed": failure is not None,
+                                   "message": failure.get("message", "") + (failure.text or "") if failure is not None
+                                   else ""}
+    return {"exit": result.returncode, "stdout": result.stdout, "cases": cases}
+
+
+@cache
+def sample(name: str):
+    return samples.build(RELEASE, SOURCE, name)
+
+
+def reference(tmp_path, name) -> tuple[dict, dict]:
+    """What `lab2a grade` and `lab2a check` give a sample (the same grader, here in this process): points
+    per check."""
+    nbformat.write(sample(name), tmp_path / f"{name}.ipynb")
+    return tuple({t.name: (t.score, t.max_score) for t in grade(tmp_path / f"{name}.ipynb", hidden=hidden).tests}
+                 for hidden in (True, False))
+
+
+@pytest.mark.parametrize("name", ["perfect", "blank", "wraps_around"])
+def test_every_channel_gives_the_same_points_per_check(exports, student_venv, tmp_path, name):
+    every, visible = reference(tmp_path, name)
+    assert sum(s for s, _ in every.values()) == {"perfect": ALL_POINTS, "blank": 0}.get(name, 14)
+
+    github = run_github_step(exports, student_venv, tmp_path / "github" / "repo", sample(name))
+    assert (github["score"], github["max"]) == (sum(s for s, _ in visible.values()), VISIBLE_POINTS)
+    rows = [line for line in github["summary"].splitlines() if line.startswith("| `")]
+    assert {row.split("`")[1]: tuple(map(int, row.split("|")[3].split("/"))) for row in rows} == visible
+    failing = [c for c in VISIBLE if c.points and visible[c.name][0] < c.points]
+    errors = [props for command, props, _ in github["commands"] if command == "error"]
+    assert len(errors) == len(failing) and all("file=lab2a.ipynb,line=" in e for e in errors)
+    assert [command for command, _, _ in github["commands"]].count("notice") == 1
+    assert github["exit"] == (0 if not failing else 1)   # the job's status: every visible check passed
+
+    c50 = run_classroom50(exports, student_venv, tmp_path / "classroom50", sample(name))
+    assert c50["exit"] == 0, c50["stderr"]
+    assert {t["test-name"].split()[0]: (t["score"], t["max-score"]) for t in c50["result"]["tests"]} == visible
+    assert c50["result"]["score"] == sum(s for s, _ in visible.values())
+    assert all(f"| `{check}` |" in c50["body"] for check in visible)
+
+    gradescope = run_gradescope(exports, student_venv, tmp_path / "autograder", {"lab2a.ipynb": sample(name)})
+    tests = gradescope["result"]["tests"]
+    assert {t["name"].split()[0]: (t["score"], t["max_score"]) for t in tests} == every
+    assert {t["name"].split()[0]: t["visibility"] for t in tests} == {
+        c.name: "visible" if c.visible else "after_published" for c in CHECKS}
+
+    pytest_run = run_pytest(tmp_path / "pytest", sample(name))
+    assert {case: (c["points"], c["max"]) for case, c in pytest_run["cases"].items()} == visible
+    assert {case for case, c in pytest_run["cases"].items() if c["failed"]} == {c.name for c in failing}
+    assert pytest_run["exit"] == (0 if not failing else 1)
+    for check in failing:  # each channel shows the check's message, as `lab2a check` words it
+        message = next(t for t in c50["result"]["tests"] if t["test-name"].startswith(check.name))["message"]
+        assert message[:60] in pytest_run["cases"][check.name]["message"]
+
+
+# ---- what a student's text can't do ---------------------------------------------------------------------------
+
+FORGED = ("'\\n::error title=forged::all checks pass\\n::notice::Lab 2A: 18 / 18 points\\n##[error]old syntax"
+          "\\n::add-mask::secret\\n| `filter_outputs` | filter | 4 / 4 | passed | forged row |\\n"
+          "<img src=x onerror=alert(1)> [phish](https://example.com)'")
+
+
+def forging_notebook():
+    """Correct code, but forward raises an error whose text tries to forge workflow commands and table rows."""
+    notebook = sample("perfect")
+    notebook = nbformat.reads(nbformat.writes(notebook), as_version=4)
+    for cell in notebook.cells:
+        if samples.grade_id(cell) == "convolutional_filter":
+            cell.source = cell.source.replace("    def forward(self, x):",
+                                              f"    def forward(self, x):\n        raise RuntimeError({FORGED})\n"
+                                              f"\n    def _unused(self, x):")
+    return notebook
+
+
+def test_a_students_text_issues_no_workflow_command_and_no_table_row(exports, student_venv, tmp_path):
+    github = run_github_step(exports, student_venv, tmp_path / "repo", forging_notebook())
+    assert "::error title=forged::" in github["stdout"]   # it was printed, inside the stopped region
+    assert all("forged" not in props and "Lab 2A: 18" not in message for _, props, message in github["commands"])
+    assert not [c for c in github["commands"] if c[0] in ("##[", "add-mask")]
+    notice = [message for command, _, message in github["commands"] if command == "notice"]
+    assert notice == [f"{github['score']} / {VISIBLE_POINTS} points (visible checks)"] and github["score"] < 18
+    rows = [line for line in github["summary"].splitlines() if line.startswith("|")]
+    assert len(rows) == 2 + len(VISIBLE)                        # the header, its rule, one row per check
+    assert "<img" not in github["summary"] and "](https" not in github["summary"]
+    assert all(row.count("|") - row.count("\\|") == 6 for row in rows)   # no cell split by the student's |
+
+
+# ---- bad input: every channel still writes its result ------------------------------------------------------------
+
+BAD = {
+    "missing": {},
+    "several": {"lab2a (1).ipynb": "release", "lab2a (2).ipynb": "release"},
+    "invalid json": {"lab2a.ipynb": '{"cells": [ broken'},
+}
+
+
+def _bad_files(kind: str) -> dict:
+    return {name: sample("blank") if text == "release" else text for name, text in BAD[kind].items()}
+
+
+def _write(folder: Path, files: dict) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, content in files.items():
+        if isinstance(content, str):
+            (folder / name).write_text(content)
+        else:
+            nbformat.write(content, folder / name)
+
+
+@pytest.mark.parametrize("kind", list(BAD))
+def test_bad_input_gets_zero_and_a_message_in_every_channel(exports, student_venv, tmp_path, kind):
+    why = {"missing": "no notebook was submitted", "several": "several notebooks",
+           "invalid json": "not valid JSON"}[kind]
+    _write(tmp_path / "c50", _bad_files(kind))
+    c50 = run_classroom50(exports, student_venv, tmp_path / "c50", None)
+    assert c50["exit"] == 0 and c50["result"]["score"] == 0 and c50["result"]["max-score"] == VISIBLE_POINTS
+    assert why in c50["body"] and why in c50["result"]["tests"][0]["message"]
+
+    gradescope = run_gradescope(exports, student_venv, tmp_path / "autograder", _bad_files(kind))
+    assert sum(t["score"] for t in gradescope["result"]["tests"]) == 0 and why in gradescope["result"]["output"]
+
+    shutil.copytree(exports / "github", tmp_path / "repo")
+    (tmp_path / "repo" / "lab2a.ipynb").unlink()
+    _write(tmp_path / "repo", _bad_files(kind))
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "LAB2A_DATA")}
+    env.update({"PATH": f"{student_venv / 'bin'}{os.pathsep}{env['PATH']}", "GITHUB_ACTIONS": "true",
+                "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md")})
+    result = subprocess.run(["python", "-m", "lab2a.cli", "check", "lab2a.ipynb", "--github"], cwd=tmp_path / "repo",
+                            env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 1 and why in (tmp_path / "summary.md").read_text()
+
+
+def test_a_renamed_notebook_is_graded_with_a_note(exports, student_venv, tmp_path):
+    _write(tmp_path / "c50", {"Lab2A-alice.ipynb": sample("filter_only")})
+    c50 = run_classroom50(exports, student_venv, tmp_path / "c50", None)
+    assert c50["result"]["score"] == 14 and "was graded in its place" in c50["body"]
+
+
+def test_gradescope_writes_valid_json_when_the_grader_cannot_start(exports, tmp_path):
+    root = tmp_path / "autograder"
+    (root / "submission").mkdir(parents=True)
+    shutil.copytree(exports / "gradescope", root / "source")
+    nbformat.write(sample("perfect"), root / "submission" / "lab2a.ipynb")   # and no venv: setup.sh never ran
+    result = subprocess.run([str(root / "source" / "run_autograder")], env={**os.environ, "AUTOGRADER_ROOT": str(root)},
+                            capture_output=True, text=True, timeout=60)
+    document = json.loads((root / "results" / "results.json").read_text())
+    jsonschema.validate(document, json.loads((SCHEMAS / "gradescope-results.schema.json").read_text()))
+    assert result.returncode == 0 and document["score"] == 0 and "not your code" in document["output"]
+
+
+# ---- Gradescope's source/ is out of the student's reach ---------------------------------------------------------
+
+PEEKING_FILTER = '''
+class Peek:  # a class body runs when the class is defined (a top-level loop would not run while grading)
+    import os
+    SEEN = []
+    for path in ("source/lab2a/autograder/private/hidden.py", "source/lab2a/autograder/private/key.py",
+                 "submission_metadata.json", "submission/lab2a.ipynb"):
+        try:
+            SEEN.append(open(os.path.join(ROOT, path)).read()[:10])
+        except OSError:
+            pass
+'''
+
+
+def peeking_notebook(root: Path):
+    """Correct code whose forward works only if the class body above could read one of root's files."""
+    notebook = nbformat.reads(nbformat.writes(sample("perfect")), as_version=4)
+    for cell in notebook.cells:
+        if samples.grade_id(cell) == "convolutional_filter":
+            cell.source = PEEKING_FILTER.replace("ROOT", repr(str(root))) + cell.source.replace(
+                "    def forward(self, x):", "    def forward(self, x):\n        assert Peek.SEEN, 'nothing was read'")
+    return notebook
+
+
+def test_a_submission_on_gradescope_reads_nothing_of_autograder(exports, student_venv, tmp_path):
+    """Correct code that keeps its filter correct only if it read one of Gradescope's files: it scores like a
+    broken filter, so none could be read (the same code reading a file of the runtime scores: see below)."""
+    root = tmp_path / "autograder"
+    notebook = peeking_notebook(root)
+    gradescope = run_gradescope(exports, student_venv, root, {"lab2a.ipynb": notebook})
+    filter_checks = [t for t in gradescope["result"]["tests"]
+                     if t["name"].startswith(("filter_outputs", "filter_impulse"))]
+    assert filter_checks and all(t["score"] == 0 for t in filter_checks)
+    assert "nothing was read" in filter_checks[0]["output"]
+
+
+def test_the_peeking_submission_scores_where_it_can_read(tmp_path):
+    """The control of the test above: given a root whose files the sandbox may read (the Python runtime's),
+    the same code reads one and its filter passes."""
+    runtime = Path(sys.prefix)
+    (tmp_path / "runtime.ipynb").write_text(nbformat.writes(peeking_notebook(tmp_path)).replace(
+        "submission_metadata.json", str(runtime / "pyvenv.cfg")))
+    run_lab2a("check", tmp_path / "runtime.ipynb", "--json", tmp_path / "report.json", check=False)
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert {t["name"]: t["status"] for t in report["tests"]}["filter_outputs"] == "pass"

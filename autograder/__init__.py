@@ -5,7 +5,8 @@
   private/   what no student may see: the hidden checks, the reference training loop, the grading key
   sandbox/   the only code loaded beside the student's: the worker, its operations, the confinement
   grading/   the grader's process: reading a notebook, running it in the sandbox, the report
-  channels/  thin adapters: the notebook's test cells, nbgrader, `lab2a grade FOLDER`, Classroom
+  channels/  thin adapters: the notebook's test cells, nbgrader, `lab2a grade FOLDER`, GitHub, Classroom 50,
+             Gradescope, pytest
 
 Importing this package imports nothing else: the sandbox's worker imports lab2a.autograder.sandbox
 only, so no grader-side module is ever in the student's process.

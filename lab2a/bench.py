@@ -32,6 +32,9 @@ BOUNDS = {
     "filter_vs_fft": (2.0, "reference filter forward+backward / FFT convolution's (B=16, N=32000, K=81)"),
     "learned_over_optimal_mse": (1.25, "notebook recipe's test MSE / least-squares 81-tap filter's"),
     "batch_grade_seconds_per_submission": (10, "lab2a grade FOLDER of 8 submissions, divided by 8"),
+    "gradescope_seconds": (30, "the Gradescope zip's run_autograder, one perfect submission, every check"),
+    "gradescope_peak_mib": (1536, "its peak memory: all its processes' proportional set sizes (shared pages "
+                                  "once, as a container's limit counts them)"),
 }
 
 
@@ -89,6 +92,54 @@ def filter_timings(iterations: int = 20) -> dict:
     return timings
 
 
+def peak_memory(command, **kwargs) -> tuple[float, float]:
+    """Run a command; (seconds, peak MiB of the sum of its process tree's proportional set sizes, sampled
+    every 20 ms)."""
+    import psutil  # (ipykernel's dependency)
+
+    started = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **kwargs)
+    root, peak = psutil.Process(process.pid), 0
+    while process.poll() is None:
+        total = 0
+        try:
+            for member in [root, *root.children(recursive=True)]:
+                try:
+                    total += member.memory_full_info().pss
+                except (psutil.NoSuchProcess, psutil.AccessDenied):
+                    pass
+        except psutil.NoSuchProcess:
+            break
+        peak = max(peak, total)
+        time.sleep(0.02)
+    if process.wait() != 0:
+        raise RuntimeError(f"{command[0]} failed")
+    return time.perf_counter() - started, peak / 2 ** 20
+
+
+def gradescope_run(folder: Path, perfect: Path) -> tuple[float, float]:
+    """The exported zip, unpacked as Gradescope does (AUTOGRADER_ROOT=folder), this environment as its venv:
+    run_autograder on a perfect submission. (seconds, peak MiB)."""
+    import shutil
+    import zipfile
+
+    from lab2a.autograder.channels import gradescope
+
+    shutil.rmtree(folder, ignore_errors=True)
+    (folder / "submission").mkdir(parents=True)
+    with zipfile.ZipFile(gradescope.export(REPOSITORY, folder / "autograder.zip")) as archive:
+        archive.extractall(folder / "source")
+    (folder / "venv").symlink_to(Path(sys.prefix), target_is_directory=True)
+    shutil.copy(perfect, folder / "submission" / "lab2a.ipynb")
+    environment = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    seconds, peak = peak_memory(["bash", str(folder / "source" / "run_autograder")], cwd=folder,
+                                env={**environment, "AUTOGRADER_ROOT": str(folder)})
+    scores = json.loads((folder / "results" / "results.json").read_text())["tests"]
+    if sum(t["score"] for t in scores) != sum(t["max_score"] for t in scores):
+        raise RuntimeError("run_autograder did not give the perfect submission every point")
+    return seconds, peak
+
+
 def notebook_run(data: Path, scratch: Path) -> tuple[float, float]:
     """(seconds, learned/optimal test MSE) of the source notebook run as a student runs it."""
     import nbclient
@@ -139,6 +190,12 @@ def measure(repeats: int = 3, say=print) -> dict:
         for _ in range(repeats):
             runs["batch_grade_seconds_per_submission"].append(
                 _timed(_lab2a("grade", batch, "--csv", folder / "batch.csv")) / 8)
+
+        say("Gradescope's run_autograder ...")
+        for i in range(repeats):
+            seconds, peak = gradescope_run(folder / f"gradescope{i}", perfect)
+            runs["gradescope_seconds"].append(seconds)
+            runs["gradescope_peak_mib"].append(peak)
 
         say("nbgrader autograde ...")
         course = nbgrader_course.new_course(REPOSITORY, folder / "course")

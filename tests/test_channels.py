@@ -474,3 +474,39 @@ def test_the_peeking_submission_scores_where_it_can_read(tmp_path):
     run_lab2a("check", tmp_path / "runtime.ipynb", "--json", tmp_path / "report.json", check=False)
     report = json.loads((tmp_path / "report.json").read_text())
     assert {t["name"]: t["status"] for t in report["tests"]}["filter_outputs"] == "pass"
+
+
+# ---- the legacy Classroom steps ----------------------------------------------------------------------------------
+
+def command_grader(step: dict, folder: Path, python_bin: Path) -> dict:
+    """What autograding-command-grader does with a step: run the command with only PATH and HOME; exit 0 is a
+    pass worth max-score. Its result, base64-encoded, is the step's output the reporter reads."""
+    env = {"PATH": f"{python_bin}{os.pathsep}/usr/bin:/bin", "HOME": str(folder)}
+    result = subprocess.run(["bash", "-c", step["with"]["command"]], cwd=folder, capture_output=True, text=True,
+                            env=env, timeout=60 * step["with"]["timeout"])
+    passed, max_score = result.returncode == 0, step["with"]["max-score"]
+    return {"version": 1, "status": "pass" if passed else "fail", "max_score": max_score,
+            "tests": [{"name": step["with"]["test-name"], "status": "pass" if passed else "fail",
+                       "score": max_score if passed else 0, "message": "" if passed else "failed with exit code 1",
+                       "test_code": step["with"]["command"], "filename": "", "line_no": 0, "duration": 0}],
+            "stdout": result.stdout}
+
+
+def test_the_legacy_steps_record_each_fully_passed_check(exports, student_venv, tmp_path):
+    """filter_only: the filter's checks pass, the loop's fail. Each step is all or nothing, so what the
+    reporter's notice sums and what its table logs (passed/total x max-score) agree."""
+    repo = tmp_path / "repo"
+    shutil.copytree(exports / "legacy", repo)
+    nbformat.write(sample("filter_only"), repo / "lab2a.ipynb")
+    workflow = yaml.safe_load((repo / ".github" / "workflows" / "classroom.yml").read_text())
+    graders = [s for s in workflow["jobs"]["run-autograding-tests"]["steps"] if s.get("id") in
+               {c.name for c in VISIBLE}]
+    results = {step["id"]: command_grader(step, repo, student_venv / "bin") for step in graders}
+    recorded = sum(t["score"] for r in results.values() for t in r["tests"])
+    logged = sum(sum(t["status"] == "pass" for t in r["tests"]) / len(r["tests"]) * r["max_score"]
+                 for r in results.values())
+    _, visible = reference(tmp_path, "filter_only")
+    assert recorded == logged == sum(s for s, m in visible.values() if s == m) == 14
+    assert {name for name, r in results.items() if r["status"] == "fail"} == {"train_trajectory", "train_device"}
+    for r in results.values():   # the log shows the check's table, with workflow commands stopped around it
+        assert workflow_commands(r["stdout"]) == [] and "::stop-commands::" in r["stdout"]

@@ -467,6 +467,107 @@ def _source_solutions():
     return solutions(SOURCE)
 
 
+# ---- red team, round 3 ------------------------------------------------------------------------------------------
+
+# lone surrogates: in a statement's error (a cell's message), in forward's error on a hidden shape, and as a
+# "\udce9" escape in the notebook's JSON (written by _surrogate_escape: nbformat can't write one)
+SURROGATE_TRAIN = I.TRAIN_ZERO_GRAD_FIRST + "\n\ndef _boom():\n    raise ValueError('bad ' + chr(0xD800))\n\n\nBOOM = _boom()\n"
+SURROGATE_FILTER = I.filter_source("torch.ones(taps)", """
+    if x.shape[-1] == 777:
+        raise ValueError('hidden ' + chr(0xD800))
+    n, k = x.shape[-1], self.filter.shape[-1]
+    size = 2 ** (n + k - 2).bit_length()
+    return torch.fft.irfft(torch.fft.rfft(x, size) * torch.fft.rfft(self.filter.to(x.dtype), size), size)[..., :n]
+""")
+SURROGATE_MARK = "SURROGATE_ESCAPE_HERE"
+
+
+def _surrogate_escape(folder: Path) -> None:
+    nb = notebook(SURROGATE_TRAIN, SURROGATE_FILTER, add_cells_after("convolutional_filter",
+                                                                     f"NOTE = 'caf{SURROGATE_MARK}'"))
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "lab2a.ipynb").write_text(nbformat.writes(nb).replace(SURROGATE_MARK, "\\udce9"), encoding="utf-8")
+
+
+# a line of 20000 failing assignments (the grader's cost must stay linear in them)
+MANY_FAILURES_CELL = "; ".join(["A = B"] * 20000) + "\n"
+# sandbox modules and libraries tampered with in ways the first snapshot did not see
+TRAIN_NOT_MOVING = I.TRAIN_ZERO_GRAD_FIRST.replace("            x, y = x.to(device), y.to(device)\n", "")
+SWAPS_A_SANDBOX_MODULE = TRAIN_NOT_MOVING + """
+import sys as _sys, types as _types
+_real = _sys.modules["lab2a.autograder.sandbox.scenario"]
+_fake = _types.ModuleType(_real.__name__)
+_fake.__dict__.update(_real.__dict__)
+_fake.loader = lambda s, collate_fn=None: _real.loader(s)
+_sys.modules[_real.__name__] = _fake
+"""
+PATCHES_DATALOADER_ITER = TRAIN_NOT_MOVING + """
+import torch.utils.data as _tud
+_orig_iter = _tud.DataLoader.__iter__
+
+
+def _iter(self):
+    for batch in _orig_iter(self):
+        yield tuple(t.as_subclass(torch.Tensor) if isinstance(t, torch.Tensor) else t for t in batch)
+
+
+_tud.DataLoader.__iter__ = _iter
+"""
+NUMPY_FILTER_ADDING_TENSOR_NUMPY = I.filter_source("torch.zeros(taps)", """
+    h = self.filter.detach().numpy()
+    rows = x.numpy().reshape(-1, x.shape[-1])
+    y = np.stack([np.convolve(row, h)[:x.shape[-1]] for row in rows])
+    return torch.from_numpy(y.reshape(x.shape).astype(np.float32)).to(x.device)
+""") + """
+
+_orig_numpy = torch._C.TensorBase.numpy
+
+
+def _numpy(self, *args, **kwargs):
+    if self.device.type == "meta":
+        return np.zeros(tuple(self.shape), np.float32)
+    return _orig_numpy(self, *args, **kwargs)
+
+
+_PATCHED = setattr(torch.Tensor, "numpy", _numpy)
+"""
+SHIFTING_FILTER_WITH_A_TORCH_MODE = I.filter_source("torch.zeros(taps)", """
+    y = torch.zeros_like(x)
+    for k in range(self.taps):
+        y = y + self.filter[k] * x
+        x[..., 1:] = x[..., :-1].clone()
+        x[..., 0] = 0
+    return y
+""") + """
+
+from torch.overrides import TorchFunctionMode as _Mode
+
+
+class _Equal(_Mode):
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        if func is torch.equal:
+            return True
+        return func(*args, **(kwargs or {}))
+
+
+_ACTIVE = _Equal().__enter__()
+"""
+# errors whose text quotes a hidden check's inputs
+TRAIN_QUOTING_HIDDEN_INPUTS = I.TRAIN_ZERO_GRAD_FIRST.replace("    history = []\n", """\
+    history = []
+    if type(optimizer).__name__ == "Adam":
+        xb, yb = next(iter(train_loader))
+        raise RuntimeError(f"LEAK opt={optimizer.defaults} x0={xb.flatten()[:6].tolist()}")
+""")
+FILTER_QUOTING_HIDDEN_INPUTS = I.filter_source("torch.ones(taps)", """
+    if x.shape[-1] in (777, 64, 4000) or x.shape == (1, 1, 32000) and self.taps == 257:
+        raise ValueError(f"LEAK shape={tuple(x.shape)} x={x.flatten()[:6].tolist()}")
+    n, k = x.shape[-1], self.filter.shape[-1]
+    size = 2 ** (n + k - 2).bit_length()
+    return torch.fft.irfft(torch.fft.rfft(x, size) * torch.fft.rfft(self.filter.to(x.dtype), size), size)[..., :n]
+""")
+
+
 CORRECT_TRAIN, CORRECT_FILTER = I.TRAIN_ZERO_GRAD_FIRST, I.CORRECT_FILTERS["fft, ones"]
 RELEASE_TEXT = RELEASE.read_text(encoding="utf-8")
 
@@ -643,6 +744,25 @@ def catalogue(escaped: Path, port: int, victim: Path) -> dict[str, Submission]:
         "a_made_up_grade_id": Submission("an added cell flagged as a solution with an id of its own",
                                          _nb(CORRECT_TRAIN, CORRECT_FILTER, _notes_cell_with_a_made_up_id)),
         "nbformat_5_field": Submission("a notebook whose nbformat field says 5", _nbformat_5),
+
+        # the red team's round 3
+        "surrogates_in_texts": Submission(
+            "lone surrogates in a statement's error, in forward's error on a hidden shape and in the file's JSON",
+            _surrogate_escape, points(hidden_filter=1)),
+        "twenty_thousand_failing_statements": Submission("a line of 20000 failing assignments beside correct code",
+                                                         _nb(CORRECT_TRAIN, CORRECT_FILTER,
+                                                             add_cells_after("", MANY_FAILURES_CELL))),
+        "swaps_a_sandbox_module": Submission("train moves nothing; sys.modules gets a sandbox module with a fake loader",
+                                             _nb(SWAPS_A_SANDBOX_MODULE, CORRECT_FILTER), points("none", "none")),
+        "patches_dataloader_iter": Submission("train moves nothing; DataLoader.__iter__ strips the batches' tags",
+                                              _nb(PATCHES_DATALOADER_ITER, CORRECT_FILTER), points("none", "none")),
+        "adds_tensor_numpy": Submission("a numpy forward; a Tensor.numpy added that answers the meta device apart",
+                                        _nb(CORRECT_TRAIN, NUMPY_FILTER_ADDING_TENSOR_NUMPY), points("none")),
+        "torch_mode_makes_equal_true": Submission("forward shifts its input in place; a torch mode makes equal True",
+                                                  _nb(CORRECT_TRAIN, SHIFTING_FILTER_WITH_A_TORCH_MODE), points("none")),
+        "errors_quote_hidden_inputs": Submission("forward and train raise on hidden inputs, quoting them",
+                                                 _nb(TRAIN_QUOTING_HIDDEN_INPUTS, FILTER_QUOTING_HIDDEN_INPUTS),
+                                                 points(hidden_filter=0, hidden_train=0)),
 
         # files that are not a notebook to grade: 0, with the reason
         "invalid_json": Submission("a truncated file", _bytes(RELEASE_TEXT[:5000].encode()), points("none", "none")),

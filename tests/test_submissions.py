@@ -262,3 +262,20 @@ def test_unreadable_submissions_get_0_and_the_reason_in_both_channels(graded, na
     kept = graded["course"] / "submitted" / name / "lab2a" / ("lab2a.ipynb" + intake.KEPT_SUFFIX)
     if original.exists():  # what the student sent is kept, byte for byte
         assert kept.read_bytes() == original.read_bytes()
+
+
+def test_red_team_round_3(graded):
+    """Surrogates are graded, not a crash; 20000 failing statements are listed 20 at a time; tampering the
+    first snapshot missed is seen; a hidden check never quotes the student's error text."""
+    cells = graded["reports"]["twenty_thousand_failing_statements"]["cells"]
+    assert any("and 19980 more statements" in c["message"] for c in cells)
+    for name, what in (("swaps_a_sandbox_module", "lab2a.autograder.sandbox.scenario"),
+                       ("patches_dataloader_iter", "DataLoader.__iter__"),
+                       ("adds_tensor_numpy", "Tensor.numpy (added or removed)"),
+                       ("torch_mode_makes_equal_true", "a torch function mode")):
+        assert what in results_of(graded, name)["filter_outputs"]["message"], name
+    tests = results_of(graded, "errors_quote_hidden_inputs")
+    assert "LEAK" not in tests["hidden_filter"]["message"] and "LEAK" not in tests["hidden_train"]["message"]
+    page = (graded["course"] / "feedback" / "errors_quote_hidden_inputs" / "lab2a" / "lab2a.html").read_text(
+        encoding="utf-8")
+    assert "LEAK shape=(1, 1, 32000)" not in page and "opt={" not in page

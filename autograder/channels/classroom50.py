@@ -114,6 +114,8 @@ def main() -> int:
     write(report, folder)
     print(f"Lab 2A: {report.score} / {report.max_score} points (visible checks); result.json and "
           f"release-body.md written")
+    if report.sandbox and not report.confined:  # in the run's log, which instructors read
+        print(f"WARNING: the student's code was not fully confined on this system: {report.sandbox}")
     if report.grader_failed:
         print(f"the grader failed: {report.problem}", file=sys.stderr)
         return 1

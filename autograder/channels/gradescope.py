@@ -125,6 +125,8 @@ def main() -> int:
                                   ensure_ascii=False) + "\n", encoding="utf-8")
     partial.replace(out)
     print(f"Lab 2A: {report.score} / {report.max_score} points; {out} written")
+    if report.sandbox and not report.confined:  # in the run's log, which instructors read
+        print(f"WARNING: the student's code was not fully confined on this system: {report.sandbox}")
     if report.grader_failed:
         print(f"the grader failed: {report.problem}", file=sys.stderr)
     return 0

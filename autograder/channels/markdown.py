@@ -3,7 +3,7 @@
 message quotes its exceptions) is escaped, so it can't break the table or add links, images or HTML.
 """
 
-from lab2a.autograder.grading.report import Report, TestResult
+from lab2a.autograder.grading.report import Report, TestResult, printable
 
 _STATUS = {"pass": "✅ passed", "partial": "🟡 partial", "fail": "❌ failed", "error": "⚠️ error",
            "skipped": "➖ skipped"}
@@ -14,7 +14,7 @@ MAX_MESSAGE = 1500   # characters of a message in a table cell (the JSON report 
 def escape(text: str, limit: int = MAX_MESSAGE) -> str:
     """Plain text for one Markdown table cell: every Markdown character backslash-escaped, & and line breaks
     as entities, cut at limit characters."""
-    text = text if len(text) <= limit else text[:limit - 1] + "…"
+    text = printable(text if len(text) <= limit else text[:limit - 1] + "…")
     out = []
     for char in text:
         if char == "&":

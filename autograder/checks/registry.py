@@ -35,10 +35,28 @@ def implementation(name: str) -> dict:
     return IMPLEMENTATIONS[name]
 
 
+def _without_messages(answer):
+    """An answer with the text of every exception the student's code raised left out: a hidden check's
+    message names the exception, never what it says (which could quote the hidden inputs)."""
+    if isinstance(answer, list):
+        return [_without_messages(item) for item in answer]
+    if not isinstance(answer, dict):
+        return answer
+    answer = {key: _without_messages(value) for key, value in answer.items()}
+    if isinstance(answer.get("kind"), str) and isinstance(answer.get("text"), str):
+        answer["text"] = "(its message is not shown for a hidden check)"
+    return answer
+
+
 def run_check(name: str, ask, key: int) -> Verdict:
     """Every part of the check, in the manifest's order; never raises for the student's sake."""
     parts, memo, stopped = [], {}, None
     functions = implementation(name)
+    if not check(name).visible:
+        plain = ask
+
+        def ask(operation, **args):
+            return _without_messages(plain(operation, **args))
     for part in check(name).parts:
         if stopped:
             parts.append(PartResult(part.name, 0, part.points, "error", stopped))

@@ -26,6 +26,7 @@ from lab2a.autograder.judge.verdict import Verdict
 
 _MEMORY_SIGNS = ("MemoryError", "can't allocate memory", "Cannot allocate memory", "out of memory",
                  "not enough memory", "std::bad_alloc")
+MAX_LISTED = 20  # failing statements named per cell in the report
 _UNDEFINED = re.compile(r"name '(\w+)' is not defined|\b(\w+) is not defined: run the notebook cell")
 
 
@@ -127,7 +128,7 @@ def submission_key(key: int, steps: Plan) -> int:
     if key == PUBLIC_KEY:
         return key
     code = "\n\0".join(cell.source for cell in steps.cells)
-    return int.from_bytes(hashlib.sha256(f"{key}\0{code}".encode()).digest()[:7], "big") + 1
+    return int.from_bytes(hashlib.sha256(f"{key}\0{code}".encode("utf-8", "surrogatepass")).digest()[:7], "big") + 1
 
 
 def _graded(label: str, notebook, hidden: bool, key: int, limits: Limits, checks: list, session: Session) -> Report:
@@ -171,10 +172,13 @@ def _cell_entry(cell, run: CellRun | None) -> dict:
                 "skipped": skipped}
     problems = []
     statements = [s for s in cell.statements if s.runs]
-    for index, why in sorted({**(run.failures if run else {}), **(run.skipped if run else {})}.items()):
+    failed = sorted({**(run.failures if run else {}), **(run.skipped if run else {})}.items())
+    for index, why in failed[:MAX_LISTED]:
         statement = statements[index]
         text = statement.source.splitlines()[0][:60]
         problems.append(f"line {statement.line} (`{text}`) {why}")
+    if len(failed) > MAX_LISTED:
+        problems.append(f"and {len(failed) - MAX_LISTED} more statements")
     message = (f"{cell.label}: " + "; ".join(problems) + ". The grader skipped those statements and ran the rest."
                if problems else "")
     return {"name": cell.name, "kind": cell.kind, "status": "error" if problems else "ok", "message": message,

@@ -23,6 +23,22 @@ SCHEMA_VERSION = 2
 STATUSES = ("pass", "partial", "fail", "error", "skipped")
 
 
+def printable(text: str) -> str:
+    """Text that can be written as UTF-8: a lone surrogate (a student's chr(0xD800), a "\\udce9" escape in a
+    notebook's JSON) becomes "?"."""
+    return text.encode("utf-8", "replace").decode("utf-8")
+
+
+def _printable(value):
+    if isinstance(value, str):
+        return printable(value)
+    if isinstance(value, dict):
+        return {k: _printable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_printable(v) for v in value]
+    return value
+
+
 @dataclass(frozen=True)
 class TestResult:
     name: str
@@ -77,7 +93,7 @@ class Report:
         return bool(self.sandbox.get("confined"))
 
     def to_dict(self) -> dict:
-        return {
+        return _printable({
             "schema_version": SCHEMA_VERSION,
             "notebook": self.notebook,
             "checks": self.checks,
@@ -90,7 +106,7 @@ class Report:
             "output": {"bytes": self.output_bytes, "kept": self.output},
             "limits": {"timeout_seconds": self.timeout, "memory_bytes": self.memory},
             "sandbox": dict(self.sandbox),
-        }
+        })
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n"
@@ -118,11 +134,11 @@ class Report:
                 wrapped = textwrap.wrap(item, width - 4, break_long_words=True, break_on_hyphens=False)
                 lines.extend(("  - " if i == 0 else "    ") + line for i, line in enumerate(wrapped))
         if self.output_bytes:
-            kept = len(self.output.encode("utf-8"))
+            kept = len(self.output.encode("utf-8", "replace"))
             lines += ["", f"Your code printed {_size(self.output_bytes)} while it was graded"
                           + (f" (the first {_size(kept)} are kept in the JSON report)." if kept < self.output_bytes
                              else " (kept in the JSON report).")]
-        return "\n".join(lines) + "\n"
+        return printable("\n".join(lines) + "\n")
 
 
 def _size(count: int) -> str:
@@ -137,9 +153,10 @@ def check_lines(test: TestResult) -> list[str]:
     """A check's result for a notebook cell: one line when it passed, else a line per part."""
     mark = {"pass": "✓", "skipped": "–"}.get(test.status, "✗")
     if test.status in ("pass", "skipped") or len(test.parts) <= 1:
-        return [f"{mark} {test.name} {test.score}/{test.max_score}: {test.message}"]
+        return [printable(f"{mark} {test.name} {test.score}/{test.max_score}: {test.message}")]
     lines = [f"{mark} {test.name} {test.score}/{test.max_score}"]
     for part in test.parts:
         part_mark = {"pass": "✓", "skipped": "–"}.get(part["status"], "✗")
-        lines.append(f"  {part_mark} {part['name']} ({part['score']}/{part['max_score']}): {part['message']}")
+        points = f"{part['score']}/{part['max_score']}"
+        lines.append(printable(f"  {part_mark} {part['name']} ({points}): {part['message']}"))
     return lines

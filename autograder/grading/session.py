@@ -469,7 +469,11 @@ class CellRun:
 
     def index(self, position: int) -> int:
         """The statement index of the position-th statement sent."""
-        return [i for i in range(len(self.statements)) if i not in self.skipped][position]
+        return self.sent()[position]
+
+    def sent(self) -> list[int]:
+        """The statement index of each statement sent, in order."""
+        return [i for i in range(len(self.statements)) if i not in self.skipped]
 
 
 def _progress(worker: Worker, cell: CellRun):
@@ -558,12 +562,11 @@ class Session:
                 continue
             ran = answer.get("ran")
             failures = ran.get("failures") if isinstance(ran, dict) else None
+            sent = cell.sent()  # (once: a cell may hold a hundred thousand failing statements)
             for failure in failures if isinstance(failures, list) else []:
-                if isinstance(failure, dict) and isinstance(failure.get("statement"), int):
-                    try:
-                        cell.failures[cell.index(failure["statement"])] = str(failure.get("message", ""))[:500]
-                    except IndexError:
-                        pass
+                if isinstance(failure, dict) and type(failure.get("statement")) is int \
+                        and 0 <= failure["statement"] < len(sent):
+                    cell.failures[sent[failure["statement"]]] = str(failure.get("message", ""))[:500]
             self.history.append(cell)
             return cell
 

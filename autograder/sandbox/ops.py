@@ -12,7 +12,7 @@ import numbers
 import numpy as np
 import torch
 from lab2a.autograder.sandbox import student
-from lab2a.autograder.sandbox.scenario import Recorder, Scenario, parameters, recorded
+from lab2a.autograder.sandbox.scenario import Recorder, Scenario, loader, parameters, recorded
 from lab2a.autograder.sandbox.student import FILTER, StudentError, Unusable
 from torch import nn
 from torch.overrides import TorchFunctionMode
@@ -331,8 +331,6 @@ class _NotingLoss(nn.Module):
 
 
 def _device_run(train, s: Scenario, device: str) -> dict:
-    from lab2a.autograder.sandbox.scenario import loader
-
     kind = _NotOnCuda if device == "cuda" else _NotOnCpu
     net, loss = _NotingModel(), _NotingLoss()
 

@@ -182,7 +182,11 @@ def serve(requests: int, results: int, memory: int, max_message: int, protect=()
     np.random.seed(0)
     torch.manual_seed(0)
     sandbox_modules = (ops, student, scenario, transport, integrity, prelude, confine_module, sys.modules[__name__])
-    libraries = (torch, torch.Tensor, torch.nn.Module, torch.nn.functional, torch.fft, torch.optim.Optimizer, np)
+    data = torch.utils.data
+    libraries = (torch, torch.Tensor, torch.nn.Module, torch.nn.Parameter, torch.nn.functional, torch.fft,
+                 torch.optim.Optimizer, torch.optim.SGD, torch.autograd, np, data, data.DataLoader,
+                 data.dataloader, data.dataloader._BaseDataLoaderIter, data.dataloader._SingleProcessDataLoaderIter,
+                 data.TensorDataset, data.Dataset)
     taken, changed = integrity.snapshot(sandbox_modules, libraries), integrity.changed
     while True:
         request = channel.receive()

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import nbformat
 from lab2a.autograder.grading.layout import grade_id, reattach_metadata, restore_deleted_cells
+from lab2a.autograder.grading.report import printable
 from lab2a.autograder.grading.submission import NOTEBOOK, Choice, choose, load  # noqa: F401 (intake.NOTEBOOK)
 
 KEPT_SUFFIX = ".unreadable"             # the student's file, when a stand-in takes its place
@@ -87,6 +88,21 @@ def _restore_nbgrader_metadata(notebook, release) -> list[str]:
     return changed
 
 
+def _without_surrogates(node) -> bool:
+    """Replace lone surrogates (a "\\udce9" escape in the file's JSON), which nbgrader can't write back, by "?"
+    in every text of the notebook. Returns whether there were any."""
+    found = False
+    items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+    for key, value in list(items):
+        if isinstance(value, str):
+            clean = printable(value)
+            if clean != value:
+                node[key], found = clean, True
+        elif isinstance(value, dict | list):
+            found = _without_surrogates(value) or found
+    return found
+
+
 def prepare_folder(folder: Path, release: Path) -> Prepared:
     student, expected, done = folder.parent.name, folder / NOTEBOOK, []
     if not expected.exists():
@@ -113,7 +129,8 @@ def prepare_folder(folder: Path, release: Path) -> Prepared:
     notebook = nbformat.from_dict(notebook)
     flags = _restore_nbgrader_metadata(notebook, released)
     restored = restore_deleted_cells(notebook, released)
-    if rebuilt or reattached or flags or restored:
+    surrogates = _without_surrogates(notebook)
+    if rebuilt or reattached or flags or restored or surrogates:
         kept = expected.name + AS_SUBMITTED_SUFFIX
         if not (folder / kept).exists():
             expected.replace(folder / kept)
@@ -126,8 +143,10 @@ def prepare_folder(folder: Path, release: Path) -> Prepared:
             done.append(f"cell metadata set back to the assignment's ({', '.join(flags)})")
         if restored:
             done.append(f"deleted cells put back ({', '.join(restored)})")
+        if surrogates:
+            done.append("characters that are not valid text (lone surrogates) replaced by '?'")
         done.append(f"the notebook as submitted is kept as {kept}")
-    action = "repaired" if rebuilt or reattached or flags or restored else "renamed" if done else "ok"
+    action = "repaired" if rebuilt or reattached or flags or restored or surrogates else "renamed" if done else "ok"
     return Prepared(student, action, "; ".join(done))
 
 

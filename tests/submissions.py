@@ -760,6 +760,9 @@ def catalogue(escaped: Path, port: int, victim: Path) -> dict[str, Submission]:
                                         _nb(CORRECT_TRAIN, NUMPY_FILTER_ADDING_TENSOR_NUMPY), points("none")),
         "torch_mode_makes_equal_true": Submission("forward shifts its input in place; a torch mode makes equal True",
                                                   _nb(CORRECT_TRAIN, SHIFTING_FILTER_WITH_A_TORCH_MODE), points("none")),
+        "sets_the_default_device": Submission("correct code; a cell calls torch.set_default_device('cpu')",
+                                              _nb(CORRECT_TRAIN, CORRECT_FILTER, add_cells_after(
+                                                  "setup", "import torch\nDEFAULT = torch.set_default_device('cpu')\n"))),
         "errors_quote_hidden_inputs": Submission("forward and train raise on hidden inputs, quoting them",
                                                  _nb(TRAIN_QUOTING_HIDDEN_INPUTS, FILTER_QUOTING_HIDDEN_INPUTS),
                                                  points(hidden_filter=0, hidden_train=0)),

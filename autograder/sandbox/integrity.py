@@ -58,8 +58,11 @@ def _interposed() -> str | None:
     """What would see or change every torch call or Python line of an operation: a torch function or dispatch
     mode entered, a trace or profile function set."""
     import torch
+    from torch.utils._device import DeviceContext
 
-    if torch._C._len_torch_function_stack() or torch._C._len_torch_dispatch_stack():
+    # (torch.set_default_device enters a DeviceContext of torch's own: honest code may call it)
+    functions = [torch._C._get_function_stack_at(i) for i in range(torch._C._len_torch_function_stack())]
+    if any(type(mode) is not DeviceContext for mode in functions) or torch._C._len_torch_dispatch_stack():
         return "a torch function mode (TorchFunctionMode or TorchDispatchMode) left active"
     if sys.gettrace() is not None or sys.getprofile() is not None:
         return "a trace or profile function (sys.settrace, sys.setprofile) left set"

@@ -186,7 +186,7 @@ def serve(requests: int, results: int, memory: int, max_message: int, protect=()
     libraries = (torch, torch.Tensor, torch.nn.Module, torch.nn.Parameter, torch.nn.functional, torch.fft,
                  torch.optim.Optimizer, torch.optim.SGD, torch.autograd, np, data, data.DataLoader,
                  data.dataloader, data.dataloader._BaseDataLoaderIter, data.dataloader._SingleProcessDataLoaderIter,
-                 data.TensorDataset, data.Dataset)
+                 data.TensorDataset, data.Dataset, torch.utils._device.DeviceContext)
     taken, changed = integrity.snapshot(sandbox_modules, libraries), integrity.changed
     while True:
         request = channel.receive()

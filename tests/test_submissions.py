@@ -49,6 +49,11 @@ class Listener:
             connection.close()
 
 
+# Every test here reads the one grading of the whole catalogue: they run on one pytest-xdist worker
+# (test.sh: --dist loadgroup), so it is done once while the other worker runs the rest of the suite.
+pytestmark = pytest.mark.xdist_group("catalogue")
+
+
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory, no_data):
     root = tmp_path_factory.mktemp("catalogue")

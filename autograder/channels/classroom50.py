@@ -105,11 +105,14 @@ def write(report: Report, folder: Path, environ=os.environ) -> None:
 
 def main() -> int:
     """The runner's entry point: grade the checkout (the working folder), write its two files."""
-    from lab2a.autograder.grading.grade import grade_submission
     from lab2a.autograder.grading.session import start_early
+    from lab2a.autograder.grading.submission import choose
 
-    start_early()
     folder = Path.cwd()
+    if choose(folder).path is not None:
+        start_early()  # (nothing to grade: no sandbox to start)
+    from lab2a.autograder.grading.grade import grade_submission
+
     report = grade_submission(folder, hidden=False)
     write(report, folder)
     print(f"Lab 2A: {report.score} / {report.max_score} points (visible checks); result.json and "

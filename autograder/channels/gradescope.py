@@ -113,10 +113,13 @@ def main() -> int:
     visibility = _settings(root / "source").get("hidden_visibility", "after_published")
     if visibility not in VISIBILITIES:
         visibility = "after_published"
-    from lab2a.autograder.grading.grade import grade_submission
     from lab2a.autograder.grading.session import start_early
+    from lab2a.autograder.grading.submission import choose
 
-    start_early()
+    if choose(root / "submission").path is not None:
+        start_early()  # (nothing to grade: no sandbox to start)
+    from lab2a.autograder.grading.grade import grade_submission
+
     report = grade_submission(root / "submission", hidden=True)
     out = root / "results" / "results.json"
     out.parent.mkdir(parents=True, exist_ok=True)

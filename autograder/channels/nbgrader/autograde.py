@@ -16,7 +16,7 @@ import nbformat
 from lab2a.autograder.checks.manifest import check
 from lab2a.autograder.grading.grade import grade_notebook
 from lab2a.autograder.grading.layout import TEST_CELLS, grade_id
-from lab2a.autograder.grading.report import Report, check_lines
+from lab2a.autograder.grading.report import Report, check_lines, printable
 from lab2a.autograder.grading.session import Limits
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Float
@@ -32,7 +32,7 @@ def outputs(test) -> list:
     if test.score > 0:
         return [nbformat.v4.new_output("stream", name="stdout", text="\n".join(lines) + "\n"),
                 nbformat.v4.new_output("execute_result", data={"text/plain": str(test.score)}, execution_count=1)]
-    return [nbformat.v4.new_output("error", ename="CheckFailed", evalue=test.message, traceback=lines)]
+    return [nbformat.v4.new_output("error", ename="CheckFailed", evalue=printable(test.message), traceback=lines)]
 
 
 def fill(notebook, report: Report) -> None:
@@ -50,9 +50,9 @@ def fill(notebook, report: Report) -> None:
             cell.execution_count = count
         elif grade_id(cell) in notes:
             cell.outputs = [nbformat.v4.new_output("stream", name="stdout",
-                                                   text=f"While grading: {notes[grade_id(cell)]}\n")]
+                                                   text=printable(f"While grading: {notes[grade_id(cell)]}\n"))]
     notebook.metadata[METADATA] = {"score": report.score, "max_score": report.max_score, "sandbox": report.sandbox,
-                                   "notes": report.notes}
+                                   "notes": [printable(note) for note in report.notes]}
 
 
 class GradeInSandbox(NbGraderPreprocessor):

@@ -531,14 +531,7 @@ def _numpy(self, *args, **kwargs):
 
 _PATCHED = setattr(torch.Tensor, "numpy", _numpy)
 """
-SHIFTING_FILTER_WITH_A_TORCH_MODE = I.filter_source("torch.zeros(taps)", """
-    y = torch.zeros_like(x)
-    for k in range(self.taps):
-        y = y + self.filter[k] * x
-        x[..., 1:] = x[..., :-1].clone()
-        x[..., 0] = 0
-    return y
-""") + """
+SHIFTING_FILTER_WITH_A_TORCH_MODE = I.BUGGY_FILTERS["writes into its input"][0] + """
 
 from torch.overrides import TorchFunctionMode as _Mode
 

@@ -23,7 +23,7 @@ LANDLOCK = abi_version() >= 1
 needs_landlock = pytest.mark.skipif(not LANDLOCK, reason="needs Linux Landlock (5.13 or newer)")
 
 PROBE = textwrap.dedent("""
-    import json, os, socket, subprocess, sys
+    import json, os, socket, stat, subprocess, sys
     import torch
     from lab2a.autograder.sandbox.confine import confine
     inside, outside, victim, secret, abi = sys.argv[1:6]
@@ -50,6 +50,8 @@ PROBE = textwrap.dedent("""
         "read /proc": attempt(lambda: open("/proc/1/cmdline").read()),
         "read the runtime": attempt(lambda: open(torch.__file__).read(10)),
         "write /dev/null": attempt(lambda: open(os.devnull, "w").write("x")),
+        "a device node inside": attempt(lambda: os.mknod(os.path.join(inside, "disk"), stat.S_IFBLK | 0o600,
+                                                         os.stat("/").st_dev)),
         "socket": attempt(lambda: socket.socket(socket.AF_INET, socket.SOCK_STREAM)),
         "unix socket": attempt(lambda: socket.socket(socket.AF_UNIX)),
         "start a process": attempt(lambda: subprocess.run([sys.executable, "-c", "1"])),
@@ -83,7 +85,8 @@ def probe(tmp_path, abi: int = 0) -> tuple[dict, dict]:
 ALWAYS = {"write inside": "allowed", "read inside": "allowed", "write outside": "refused", "append outside": "refused",
           "delete outside": "refused", "mkdir outside": "refused", "read outside": "refused",
           "read the grader's secret": "refused", "list outside": "refused", "read /proc": "refused",
-          "read the runtime": "allowed", "write /dev/null": "allowed", "socket": "refused", "unix socket": "refused",
+          "read the runtime": "allowed", "write /dev/null": "allowed", "a device node inside": "refused",
+          "socket": "refused", "unix socket": "refused",
           "start a process": "refused", "fork": "refused", "signal parent": "refused", "signal itself": "allowed",
           "a thread": "allowed", "torch": "allowed"}
 

@@ -68,6 +68,7 @@ _PR_SET_NO_NEW_PRIVS = 38
 _EXECUTE, _WRITE_FILE, _READ_FILE, _READ_DIR = 1 << 0, 1 << 1, 1 << 2, 1 << 3
 _REMOVE = (1 << 4) | (1 << 5)
 _MAKE = sum(1 << bit for bit in range(6, 13))   # char, dir, reg, sock, fifo, block, sym
+_MAKE_DEVICES = (1 << 6) | (1 << 11)            # char, block: never in the folder (root could read a disk raw)
 _REFER, _TRUNCATE, _IOCTL_DEV = 1 << 13, 1 << 14, 1 << 15   # ABI 2, 3, 5
 _NET_TCP = (1 << 0) | (1 << 1)                              # bind, connect: ABI 4
 _SCOPES = (1 << 0) | (1 << 1)                               # abstract Unix sockets, signals: ABI 6
@@ -176,7 +177,7 @@ def landlock(folder: Path, readable, protected=(), abi: int | None = None) -> tu
             _add_rule(libc, ruleset, path, _READ)
         for device in _DEVICES:
             _add_rule(libc, ruleset, Path(device), (_READ_FILE | _WRITE_FILE | _TRUNCATE | _IOCTL_DEV) & fs)
-        _add_rule(libc, ruleset, Path(folder), fs)
+        _add_rule(libc, ruleset, Path(folder), fs & ~_MAKE_DEVICES)
         if libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0:
             return f"not confined: no_new_privs could not be set ({_errno()})", ""
         if libc.syscall(_RESTRICT_SELF, ruleset, ctypes.c_uint32(0)) < 0:

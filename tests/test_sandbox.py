@@ -372,3 +372,22 @@ def test_a_worker_that_stops_reading_cannot_block_the_grader():
             ask(session, "filter_calls", taps=81, h=np.zeros(81, np.float32),
                 calls=[{"x": np.zeros((64, 1, 32000), np.float32)}])
         assert time.monotonic() - started < 15
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="the grader drops privileges as root only")
+def test_a_root_grader_runs_the_students_code_as_the_account_it_names(monkeypatch):
+    from lab2a.autograder.grading.session import GraderError, sandbox_user
+    monkeypatch.setenv("LAB2A_SANDBOX_USER", "no-such-account-lab2a")
+    with pytest.raises(GraderError, match="no account here"):
+        sandbox_user()
+    monkeypatch.setenv("LAB2A_SANDBOX_USER", "root")
+    with pytest.raises(GraderError, match="unprivileged"):
+        sandbox_user()
+    monkeypatch.setenv("LAB2A_SANDBOX_USER", "nobody")
+    with Session(Limits(timeout=10)) as session:
+        session.run_cell(_cell("import os\nMINE = open('mine', 'w').write(str(os.getuid()))"))
+        answer = ask(session, "cuda_available")
+        folder = session._live().folder
+        assert (os.stat(os.path.join(folder, "mine")).st_uid, open(os.path.join(folder, "mine")).read()) == \
+            (65534, "65534")
+    assert "ConvolutionalFilter is not defined" in answer["problem"]

@@ -7,7 +7,8 @@ python3: it is left alone). run_autograder grades the one notebook in /autograde
 check and writes /autograder/results/results.json: per check its name, score, max_score, status, output
 (Markdown) and visibility (hidden checks `after_published` unless the export said otherwise). The student's
 code runs in the grader's sandbox, which reads the Python runtime only: not source/ (the hidden checks),
-not the other files of /autograder. results.json is valid JSON whatever happens: written atomically by
+not the other files of /autograder, and (Gradescope runs it as root) it runs as an unprivileged account,
+lab2a-student, that can't read what only root can. results.json is valid JSON whatever happens: written atomically by
 the grader, or by run_autograder itself when the grader could not start. AUTOGRADER_ROOT (default
 /autograder) moves all of it, for the tests.
 """
@@ -32,6 +33,8 @@ SETUP = """#!/usr/bin/env bash
 set -euo pipefail
 ROOT="${AUTOGRADER_ROOT:-/autograder}"
 PYTHON="${LAB2A_BASE_PYTHON:-python3.11}"
+# the account the student's code runs as (run_autograder runs as root; the grader drops to this one)
+id -u lab2a-student >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin lab2a-student
 if ! command -v "$PYTHON" >/dev/null; then
     apt-get update -q
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3.11 python3.11-venv
@@ -49,6 +52,15 @@ ROOT="${AUTOGRADER_ROOT:-/autograder}"
 RESULTS="$ROOT/results/results.json"
 mkdir -p "$ROOT/results"
 export PYTHONPATH="$ROOT/source"
+# Run as root, the grader runs the student's code as this account; it can't read what only root can
+# (the sandbox's Landlock rules close the rest where the kernel has them).
+export LAB2A_SANDBOX_USER="${LAB2A_SANDBOX_USER:-lab2a-student}"
+if [ "$(id -u)" = 0 ]; then
+    id -u "$LAB2A_SANDBOX_USER" >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin \
+        "$LAB2A_SANDBOX_USER"
+    chmod -R go-rwx "$ROOT/source" "$ROOT/submission" "$ROOT/results"
+    chmod go-rwx "$ROOT/submission_metadata.json" 2>/dev/null
+fi
 "$ROOT/venv/bin/python" -P -m lab2a.autograder.channels.gradescope
 status=$?
 if [ $status -ne 0 ] && [ ! -s "$RESULTS" ]; then
@@ -128,8 +140,9 @@ def main() -> int:
                                   ensure_ascii=False) + "\n", encoding="utf-8")
     partial.replace(out)
     print(f"Lab 2A: {report.score} / {report.max_score} points; {out} written")
-    if report.sandbox and not report.confined:  # in the run's log, which instructors read
-        print(f"WARNING: the student's code was not fully confined on this system: {report.sandbox}")
+    if report.sandbox:  # in the run's log, which instructors read
+        print(f"the student's code ran as {report.sandbox.get('user') or 'the grader'}"
+              + ("" if report.confined else f"; WARNING: not fully confined on this system: {report.sandbox}"))
     if report.grader_failed:
         print(f"the grader failed: {report.problem}", file=sys.stderr)
     return 0

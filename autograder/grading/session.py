@@ -147,6 +147,25 @@ def remove_folder(folder: str) -> None:
             pass
 
 
+def sandbox_user() -> list | None:
+    """[name, uid, gid] of the account the student's code runs as, when this grader runs as root and
+    LAB2A_SANDBOX_USER names one (Gradescope's run_autograder does): the worker drops root's privileges to
+    it before it confines itself. None otherwise (the worker keeps this process's account)."""
+    name = os.environ.get("LAB2A_SANDBOX_USER", "").strip()
+    if not name or not hasattr(os, "geteuid") or os.geteuid() != 0:
+        return None
+    import pwd
+
+    try:
+        entry = pwd.getpwnam(name)
+    except KeyError:
+        raise GraderError(f"LAB2A_SANDBOX_USER names {name!r}, which is no account here (useradd --system "
+                          f"{name})") from None
+    if entry.pw_uid == 0:
+        raise GraderError(f"LAB2A_SANDBOX_USER must name an unprivileged account, not {name!r} (uid 0)")
+    return [name, entry.pw_uid, entry.pw_gid]
+
+
 class _ForkServer:
     """The sandbox's fork server (sandbox/zygote.py) of this grader process: started once, it has torch
     imported and forks each worker in milliseconds. It ends when this process does."""
@@ -195,7 +214,7 @@ class _ForkServer:
                 self._line(self.limits.startup)
                 self.ready = True
             spec = {"folder": folder, "memory": self.limits.memory, "max_message": self.limits.max_message,
-                    "protect": list(protect)}
+                    "protect": list(protect), "user": sandbox_user()}
             try:
                 socket.send_fds(self.control, [json.dumps(spec).encode()], fds)
                 answer, pidfds = self._line(self.limits.startup)

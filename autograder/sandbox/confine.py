@@ -45,6 +45,7 @@ class Confinement:
     network: str = "not confined"
     processes: str = "not confined"
     memory: str = "not limited"
+    user: str = ""
     confined: bool = False
 
     def as_dict(self) -> dict:
@@ -328,12 +329,25 @@ def _tasks_of(uid: int) -> int:
     return count
 
 
+def _account() -> str:
+    """Who the student's code runs as, in words."""
+    if not hasattr(os, "getuid"):
+        return "the grader's account"
+    try:
+        import pwd
+        name = pwd.getpwuid(os.getuid()).pw_name
+    except (ImportError, KeyError):
+        name = "an account"
+    return f"{name} (uid {os.getuid()})" + (", without root's capabilities" if os.getuid() == 0 else "")
+
+
 def confine(folder, memory: int, protected=(), abi: int | None = None) -> Confinement:
     """Confine this process (and its threads) as the module says; returns what holds. Call after the
     imports the student's code needs and before it runs. protected: paths never readable, even inside
     the runtime (an installed copy of the grader). abi: use at most this Landlock ABI (to test what
     older kernels give)."""
     result = Confinement()
+    result.user = _account()
     _limit(resource.RLIMIT_AS, memory)
     _limit(resource.RLIMIT_FSIZE, MAX_FILE_BYTES)
     _limit(resource.RLIMIT_CORE, 0)

@@ -158,7 +158,8 @@ def prepare():
     except RuntimeError:
         pass
     _warm_up(torch)
-    from lab2a.autograder.sandbox import confine, ops, prelude, transport  # noqa: F401
+    # every module serve() needs, imported now: a worker that runs as another account may not read them
+    from lab2a.autograder.sandbox import confine, integrity, ops, prelude, scenario, student, transport  # noqa: F401
 
 
 def serve(requests: int, results: int, memory: int, max_message: int, protect=()) -> None:

@@ -5,11 +5,12 @@ milliseconds. So the grader starts this process once (grading/session.py), it pr
 worker needs (worker.prepare: torch and the sandbox's modules, nothing of the grader's), and then, for
 each request on its control socket, forks a worker:
 
-  request: {"folder", "memory", "max_message", "protect"} with four file descriptors (SCM_RIGHTS):
+  request: {"folder", "memory", "max_message", "protect", "user"} with four file descriptors (SCM_RIGHTS):
            the worker's requests pipe, its results pipe, where its prints go, and a status pipe
   answer:  {"pid": pid} with a pidfd of the worker, so the grader can kill it without a race
 
-The worker starts in its folder, in a session of its own, with every other descriptor of this
+The worker starts in its folder, in a session of its own, as the request's unprivileged user if the
+grader runs as root and names one (then it owns its folder), with every other descriptor of this
 process closed (this socket among them: a worker can't ask for more processes), then confines itself
 and serves the grader (worker.serve). When it ends, this process reaps it and writes how it ended
 ("exit 3", "signal 9") to its status pipe. When the grader goes away (end of file on the socket),
@@ -52,10 +53,19 @@ def _child(spec: dict, fds: list, control: socket.socket) -> None:
                     pass
         folder = spec["folder"]
         os.chdir(folder)
+        if spec.get("user"):  # a root grader: the student's code runs as this account (it owns the folder)
+            _, uid, gid = spec["user"]
+            os.chown(folder, uid, gid)
+            os.setgroups([])
+            os.setgid(gid)
+            os.setuid(uid)
         os.environ.update({"HOME": folder, "TMPDIR": folder, "MPLCONFIGDIR": os.path.join(folder, ".matplotlib")})
         tempfile.tempdir = None
         from lab2a.autograder.sandbox.worker import serve
         serve(requests, results, spec["memory"], spec["max_message"], spec.get("protect", []))
+    except BaseException:  # the grader reports exit 70; the cause goes where the worker's output goes
+        import traceback
+        traceback.print_exc()
     finally:
         os._exit(70)
 

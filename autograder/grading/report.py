@@ -9,7 +9,7 @@ JSON (schema_version 2):
    "cells": [{"name", "kind", "status": "ok" | "error", "message", "skipped": [{"line", "statement"}]}],
    "notes": [...], "output": {"bytes": total printed, "kept": the first bytes, as text},
    "limits": {"timeout_seconds", "memory_bytes"},
-   "sandbox": {"files", "network", "processes", "memory", "confined"}: what was enforced, in words}
+   "sandbox": {"files", "network", "processes", "memory", "user", "confined"}: what was enforced, in words}
 A check's status: "pass" (every point), "partial" (some), "fail" (none: wrong, or the student's code
 raised), "error" (none: it could not finish, e.g. a timeout or an unreadable notebook), "skipped"
 (worth 0 points and not run here, e.g. no GPU). A part's status: pass, fail, error or skipped.

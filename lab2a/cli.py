@@ -33,6 +33,7 @@ def _grading(args, hidden: bool) -> int:
     limits = Limits(timeout=args.timeout, memory=int(args.memory * 2 ** 30))
     start_early(limits)
     from lab2a.autograder.grading.grade import grade, grade_submission
+    from lab2a.autograder.grading.report import write_whole
 
     path = Path(args.notebook)
     if path.is_dir() or args.github:  # a student's checkout: its notebook chosen, a result whatever happens
@@ -59,9 +60,7 @@ def _grading(args, hidden: bool) -> int:
         out = Path(args.json)
         try:
             out.parent.mkdir(parents=True, exist_ok=True)
-            partial = out.with_name(out.name + ".partial")
-            partial.write_text(report.to_json(), encoding="utf-8")
-            partial.replace(out)
+            write_whole(out, report.to_json())
         except OSError as error:
             print(f"lab2a {args.command}: could not write the report {out}: {error}", file=sys.stderr)
             return 2

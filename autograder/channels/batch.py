@@ -2,9 +2,9 @@
 with every check's points and the totals, a progress bar on a terminal.
 
 A folder is either nbgrader's layout (<folder>/<student>/lab2a/lab2a.ipynb, or a renamed notebook
-there) or notebooks directly inside it (<folder>/<student>.ipynb). Each submission is graded by grade()
-in a process of its own, `jobs` at a time; grade() runs the student's code in its sandbox in turn. One
-submission the grader fails on gets a report saying so; the others are graded all the same.
+there) or notebooks directly inside it (<folder>/<student>.ipynb). Each submission is graded
+in a process of its own, `jobs` at a time, by grade_choice(), which runs the student's code in its sandbox.
+One submission the grader fails on gets a report saying so; the others are graded all the same.
 """
 
 import csv
@@ -14,7 +14,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 from lab2a.autograder.checks.manifest import CHECKS
-from lab2a.autograder.grading.grade import grade, unreadable
+from lab2a.autograder.grading.grade import grade_choice
 from lab2a.autograder.grading.session import DEFAULT_LIMITS, Limits
 from lab2a.autograder.grading.submission import Choice, choose
 from tqdm import tqdm
@@ -26,20 +26,6 @@ def submissions(folder: Path) -> list[tuple[str, Choice]]:
     found = [(p.parent.name, choose(p)) for p in folder.glob("*/lab2a") if p.is_dir()]
     found += [(p.stem, Choice(p, None)) for p in folder.glob("*.ipynb") if p.is_file()]
     return sorted(found, key=lambda pair: pair[0])
-
-
-def _grade_one(folder: Path, choice: Choice, limits: Limits):
-    if choice.path is None:
-        return unreadable(folder, choice.problem, hidden=True, limits=limits)
-    try:
-        report = grade(choice.path, hidden=True, limits=limits)
-    except Exception as error:  # noqa: BLE001 (one submission's failure must not cost the others their grades)
-        report = unreadable(choice.path, f"the grader failed on this submission ({type(error).__name__}: "
-                                         f"{str(error)[:300]}); grade it again alone with `lab2a grade`", limits=limits)
-        report.notes.append("GRADER FAILURE: not the student's fault; this grade is not final")
-    if choice.note:
-        report.notes.insert(0, choice.note)
-    return report
 
 
 def grade_folder(folder: Path, out_csv: Path, jobs: int = 0, limits: Limits = DEFAULT_LIMITS,
@@ -55,7 +41,7 @@ def grade_folder(folder: Path, out_csv: Path, jobs: int = 0, limits: Limits = DE
     with ProcessPoolExecutor(jobs, mp_context=context) as pool, \
             tqdm(total=len(found), desc="grading", unit="notebook",
                  disable=None if progress is None else not progress) as bar:
-        futures = {pool.submit(_grade_one, folder / student / "lab2a", choice, limits): student
+        futures = {pool.submit(grade_choice, choice, folder / student / "lab2a", True, limits): student
                    for student, choice in found}
         for future in as_completed(futures):
             reports[futures[future]] = future.result()

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from lab2a.autograder.channels import kit, markdown
-from lab2a.autograder.grading.report import Report
+from lab2a.autograder.grading.report import Report, write_whole
 
 SCHEMA = "classroom50/result/v1"
 TITLE = "Lab 2A"
@@ -96,11 +96,8 @@ def release_body(report: Report) -> str:
 
 
 def write(report: Report, folder: Path, environ=os.environ) -> None:
-    for name, text in (("result.json", json.dumps(result(report, environ), indent=2, ensure_ascii=False) + "\n"),
-                       ("release-body.md", release_body(report))):
-        partial = folder / (name + ".partial")
-        partial.write_text(text, encoding="utf-8")
-        partial.replace(folder / name)
+    write_whole(folder / "result.json", json.dumps(result(report, environ), indent=2, ensure_ascii=False) + "\n")
+    write_whole(folder / "release-body.md", release_body(report))
 
 
 def main() -> int:

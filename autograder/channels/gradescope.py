@@ -22,7 +22,7 @@ import zipfile
 from pathlib import Path
 
 from lab2a.autograder.channels import kit, markdown
-from lab2a.autograder.grading.report import Report
+from lab2a.autograder.grading.report import Report, write_whole
 
 VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")
 SETTINGS = "gradescope.json"   # in source/: the export's choices (the hidden checks' visibility)
@@ -135,10 +135,8 @@ def main() -> int:
     report = grade_submission(root / "submission", hidden=True)
     out = root / "results" / "results.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    partial = out.with_name(out.name + ".partial")
-    partial.write_text(json.dumps(results(report, time.monotonic() - started, visibility), indent=2,
-                                  ensure_ascii=False) + "\n", encoding="utf-8")
-    partial.replace(out)
+    write_whole(out, json.dumps(results(report, time.monotonic() - started, visibility), indent=2,
+                                ensure_ascii=False) + "\n")
     print(f"Lab 2A: {report.score} / {report.max_score} points; {out} written")
     if report.sandbox:  # in the run's log, which instructors read
         print(f"the student's code ran as {report.sandbox.get('user') or 'the grader'}"

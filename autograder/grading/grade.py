@@ -93,17 +93,23 @@ def grade_notebook(notebook, label: str, hidden: bool = True, limits: Limits = D
 
 def grade_submission(where, hidden: bool = True, limits: Limits = DEFAULT_LIMITS, only=None) -> Report:
     """Grade a notebook file, or the notebook of a submission folder (a student's checkout, Gradescope's
-    submission/) chosen by submission.choose. Never raises: nothing to grade is 0 points with why; a failure
-    of the grader itself is 0 points marked grader_failed, with what went wrong."""
+    submission/) chosen by submission.choose. Never raises (see grade_choice)."""
     folder = Path(where)
-    choice = choose(folder) if folder.is_dir() else Choice(folder, None)
+    return grade_choice(choose(folder) if folder.is_dir() else Choice(folder, None), folder, hidden, limits, only)
+
+
+def grade_choice(choice: Choice, folder, hidden: bool = True, limits: Limits = DEFAULT_LIMITS, only=None) -> Report:
+    """Grade the notebook chosen in a submission folder. Never raises: nothing to grade is 0 points with why;
+    a failure of the grader itself is 0 points marked grader_failed, with what went wrong (one submission's
+    failure must not cost the others their grades)."""
     try:
         if choice.path is None:
             return unreadable(folder, choice.problem, hidden, limits, checks_for(hidden, only))
         report = grade(choice.path, hidden=hidden, limits=limits, only=only)
     except Exception as error:  # noqa: BLE001 (a result is written whatever happens; the cause goes in it)
         what = str(error) if isinstance(error, GraderError) else f"{type(error).__name__}: {str(error)[:300]}"
-        report = unreadable(choice.path or folder, f"the grader failed, not your code: {what}", hidden, limits,
+        report = unreadable(choice.path or folder, f"the grader failed, not your code: {what}; grade it again "
+                                                   f"alone with `lab2a grade`", hidden, limits,
                             [c for c in CHECKS if (hidden or c.visible) and (not only or c.name in only)])
         report.grader_failed = True
         report.notes.append("GRADER FAILURE: not the student's fault; this grade is not final")

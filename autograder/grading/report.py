@@ -18,6 +18,7 @@ raised), "error" (none: it could not finish, e.g. a timeout or an unreadable not
 import json
 import textwrap
 from dataclasses import dataclass, field
+from pathlib import Path
 
 SCHEMA_VERSION = 2
 STATUSES = ("pass", "partial", "fail", "error", "skipped")
@@ -29,14 +30,23 @@ def printable(text: str) -> str:
     return text.encode("utf-8", "replace").decode("utf-8")
 
 
-def _printable(value):
+def printable_data(value):
+    """A copy of JSON-like data (dicts, lists, strings) with every string printable()."""
     if isinstance(value, str):
         return printable(value)
     if isinstance(value, dict):
-        return {k: _printable(v) for k, v in value.items()}
+        return {k: printable_data(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_printable(v) for v in value]
+        return [printable_data(v) for v in value]
     return value
+
+
+def write_whole(path, text: str) -> None:
+    """Write a result file whole or not at all (through a .partial file renamed into place)."""
+    path = Path(path)
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(text, encoding="utf-8")
+    partial.replace(path)
 
 
 @dataclass(frozen=True)
@@ -93,7 +103,7 @@ class Report:
         return bool(self.sandbox.get("confined"))
 
     def to_dict(self) -> dict:
-        return _printable({
+        return printable_data({
             "schema_version": SCHEMA_VERSION,
             "notebook": self.notebook,
             "checks": self.checks,

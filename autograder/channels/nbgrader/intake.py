@@ -25,7 +25,7 @@ from pathlib import Path
 
 import nbformat
 from lab2a.autograder.grading.layout import grade_id, reattach_metadata, restore_deleted_cells
-from lab2a.autograder.grading.report import printable
+from lab2a.autograder.grading.report import printable_data
 from lab2a.autograder.grading.submission import NOTEBOOK, Choice, choose, load  # noqa: F401 (intake.NOTEBOOK)
 
 KEPT_SUFFIX = ".unreadable"             # the student's file, when a stand-in takes its place
@@ -88,21 +88,6 @@ def _restore_nbgrader_metadata(notebook, release) -> list[str]:
     return changed
 
 
-def _without_surrogates(node) -> bool:
-    """Replace lone surrogates (a "\\udce9" escape in the file's JSON), which nbgrader can't write back, by "?"
-    in every text of the notebook. Returns whether there were any."""
-    found = False
-    items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
-    for key, value in list(items):
-        if isinstance(value, str):
-            clean = printable(value)
-            if clean != value:
-                node[key], found = clean, True
-        elif isinstance(value, dict | list):
-            found = _without_surrogates(value) or found
-    return found
-
-
 def prepare_folder(folder: Path, release: Path) -> Prepared:
     student, expected, done = folder.parent.name, folder / NOTEBOOK, []
     if not expected.exists():
@@ -129,7 +114,9 @@ def prepare_folder(folder: Path, release: Path) -> Prepared:
     notebook = nbformat.from_dict(notebook)
     flags = _restore_nbgrader_metadata(notebook, released)
     restored = restore_deleted_cells(notebook, released)
-    surrogates = _without_surrogates(notebook)
+    printable = nbformat.from_dict(printable_data(notebook))  # nbgrader can't write a lone surrogate back
+    surrogates = printable != notebook
+    notebook = printable
     if rebuilt or reattached or flags or restored or surrogates:
         kept = expected.name + AS_SUBMITTED_SUFFIX
         if not (folder / kept).exists():

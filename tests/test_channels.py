@@ -203,21 +203,31 @@ def workflow_commands(stdout: str) -> list[tuple[str, str, str]]:
     return commands
 
 
-def _notebook_in(folder: Path, notebook) -> None:
+def _write(folder: Path, files: dict) -> None:
+    """files: name -> a notebook, or the text of a file."""
     folder.mkdir(parents=True, exist_ok=True)
-    if notebook is not None:
-        nbformat.write(notebook, folder / "lab2a.ipynb")
+    for name, content in files.items():
+        if isinstance(content, str):
+            (folder / name).write_text(content)
+        else:
+            nbformat.write(content, folder / name)
 
 
-def run_github_step(exports, student_venv, folder: Path, notebook) -> dict:
-    """The template's grading step on a student's repository, as Actions runs it."""
+def _environment(**extra) -> dict:
+    """This process's environment without what would point a copy at this repository, plus extra."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "LAB2A_DATA")}
+    env.update(extra)
+    return env
+
+
+def run_github_step(exports, student_venv, folder: Path, files: dict) -> dict:
+    """The template's grading step on a student's repository holding files, as Actions runs it."""
     shutil.copytree(exports / "github", folder)
     (folder / "lab2a.ipynb").unlink()
-    _notebook_in(folder, notebook)
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "LAB2A_DATA")}
-    env.update({"PATH": f"{student_venv / 'bin'}{os.pathsep}{env['PATH']}", "GITHUB_ACTIONS": "true",
-                "GITHUB_WORKSPACE": str(folder), "GITHUB_STEP_SUMMARY": str(folder.parent / "summary.md"),
-                "GITHUB_OUTPUT": str(folder.parent / "output.txt")})
+    _write(folder, files)
+    env = _environment(PATH=f"{student_venv / 'bin'}{os.pathsep}{os.environ['PATH']}", GITHUB_ACTIONS="true",
+                       GITHUB_WORKSPACE=str(folder), GITHUB_STEP_SUMMARY=str(folder.parent / "summary.md"),
+                       GITHUB_OUTPUT=str(folder.parent / "output.txt"))
     step = yaml.safe_load((folder / ".github" / "workflows" / "lab2a.yml").read_text())["jobs"]["checks"]["steps"][-1]
     result = subprocess.run(["bash", "-e", "-c", step["run"]], cwd=folder, env=env, capture_output=True, text=True,
                             timeout=600)
@@ -227,10 +237,10 @@ def run_github_step(exports, student_venv, folder: Path, notebook) -> dict:
             "score": int(outputs["score"]), "max": int(outputs["max-score"])}
 
 
-def run_classroom50(exports, student_venv, folder: Path, notebook, env_extra=None) -> dict:
+def run_classroom50(exports, student_venv, folder: Path, files: dict, env_extra=None) -> dict:
     """autograder.py as the Classroom 50 runner runs it: no arguments, in the student's checkout."""
-    _notebook_in(folder, notebook)
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "LAB2A_DATA")}
+    _write(folder, files)
+    env = _environment()
     env.update({"CLASSROOM": "sp27", "ASSIGNMENT": "lab2a", "SUBMISSION_TAG": "submit/20261125T120000Z-abc1234",
                 "GITHUB_REPOSITORY": "sp27-org/sp27-lab2a-alice", "GITHUB_SHA": "abc1234",
                 "COMMIT_URL": "https://github.com/sp27-org/sp27-lab2a-alice/commit/abc1234",
@@ -246,21 +256,16 @@ def run_classroom50(exports, student_venv, folder: Path, notebook, env_extra=Non
             "body": (folder / "release-body.md").read_text()}
 
 
-def run_gradescope(exports, student_venv, root: Path, notebooks: dict) -> dict:
+def run_gradescope(exports, student_venv, root: Path, files: dict) -> dict:
     """run_autograder in a Gradescope-like /autograder (AUTOGRADER_ROOT): source/ unzipped, a venv of the
     lab's own, the student's files in submission/."""
     (root / "submission").mkdir(parents=True)
     shutil.copytree(exports / "gradescope", root / "source")
     (root / "venv").symlink_to(student_venv, target_is_directory=True)
     (root / "submission_metadata.json").write_text(json.dumps({"users": [{"name": "Alice", "email": "a@x"}]}))
-    for name, notebook in notebooks.items():
-        if isinstance(notebook, str):
-            (root / "submission" / name).write_text(notebook)
-        else:
-            nbformat.write(notebook, root / "submission" / name)
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "LAB2A_DATA")}
-    env["AUTOGRADER_ROOT"] = str(root)
-    env["LAB2A_SANDBOX_USER"] = "nobody"   # (as root, run_autograder would make an account of its own)
+    _write(root / "submission", files)
+    # (as root, run_autograder would make an account of its own)
+    env = _environment(AUTOGRADER_ROOT=str(root), LAB2A_SANDBOX_USER="nobody")
     result = subprocess.run([str(root / "source" / "run_autograder")], cwd=root, env=env, capture_output=True,
                             text=True, timeout=600)
     document = json.loads((root / "results" / "results.json").read_text())
@@ -269,7 +274,7 @@ def run_gradescope(exports, student_venv, root: Path, notebooks: dict) -> dict:
 
 
 def run_pytest(folder: Path, notebook) -> dict:
-    _notebook_in(folder, notebook)
+    _write(folder, {"lab2a.ipynb": notebook})
     junit = folder / "junit.xml"
     result = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--lab2a-notebook",
                              str(folder / "lab2a.ipynb"), f"--junitxml={junit}"], cwd=folder, capture_output=True,
@@ -303,7 +308,7 @@ def test_every_channel_gives_the_same_points_per_check(exports, student_venv, tm
     every, visible = reference(tmp_path, name)
     assert sum(s for s, _ in every.values()) == {"perfect": ALL_POINTS, "blank": 0}.get(name, 14)
 
-    github = run_github_step(exports, student_venv, tmp_path / "github" / "repo", sample(name))
+    github = run_github_step(exports, student_venv, tmp_path / "github" / "repo", {"lab2a.ipynb": sample(name)})
     assert (github["score"], github["max"]) == (sum(s for s, _ in visible.values()), VISIBLE_POINTS)
     rows = [line for line in github["summary"].splitlines() if line.startswith("| `")]
     assert {row.split("`")[1]: tuple(map(int, row.split("|")[3].split("/"))) for row in rows} == visible
@@ -313,7 +318,7 @@ def test_every_channel_gives_the_same_points_per_check(exports, student_venv, tm
     assert [command for command, _, _ in github["commands"]].count("notice") == 1
     assert github["exit"] == (0 if not failing else 1)   # the job's status: every visible check passed
 
-    c50 = run_classroom50(exports, student_venv, tmp_path / "classroom50", sample(name))
+    c50 = run_classroom50(exports, student_venv, tmp_path / "classroom50", {"lab2a.ipynb": sample(name)})
     assert c50["exit"] == 0, c50["stderr"]
     assert {t["test-name"].split()[0]: (t["score"], t["max-score"]) for t in c50["result"]["tests"]} == visible
     assert c50["result"]["score"] == sum(s for s, _ in visible.values())
@@ -356,7 +361,7 @@ def forging_notebook():
 
 
 def test_a_students_text_issues_no_workflow_command_and_no_table_row(exports, student_venv, tmp_path):
-    github = run_github_step(exports, student_venv, tmp_path / "repo", forging_notebook())
+    github = run_github_step(exports, student_venv, tmp_path / "repo", {"lab2a.ipynb": forging_notebook()})
     assert "::error title=forged::" in github["stdout"]   # it was printed, inside the stopped region
     assert all("forged" not in props and "Lab 2A: 18" not in message for _, props, message in github["commands"])
     assert not [c for c in github["commands"] if c[0] in ("##[", "add-mask")]
@@ -381,41 +386,23 @@ def _bad_files(kind: str) -> dict:
     return {name: sample("blank") if text == "release" else text for name, text in BAD[kind].items()}
 
 
-def _write(folder: Path, files: dict) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, content in files.items():
-        if isinstance(content, str):
-            (folder / name).write_text(content)
-        else:
-            nbformat.write(content, folder / name)
-
-
 @pytest.mark.parametrize("kind", list(BAD))
 def test_bad_input_gets_zero_and_a_message_in_every_channel(exports, student_venv, tmp_path, kind):
     why = {"missing": "no notebook was submitted", "several": "several notebooks",
            "invalid json": "not valid JSON"}[kind]
-    _write(tmp_path / "c50", _bad_files(kind))
-    c50 = run_classroom50(exports, student_venv, tmp_path / "c50", None)
+    c50 = run_classroom50(exports, student_venv, tmp_path / "c50", _bad_files(kind))
     assert c50["exit"] == 0 and c50["result"]["score"] == 0 and c50["result"]["max-score"] == VISIBLE_POINTS
     assert why in c50["body"] and why in c50["result"]["tests"][0]["message"]
 
     gradescope = run_gradescope(exports, student_venv, tmp_path / "autograder", _bad_files(kind))
     assert sum(t["score"] for t in gradescope["result"]["tests"]) == 0 and why in gradescope["result"]["output"]
 
-    shutil.copytree(exports / "github", tmp_path / "repo")
-    (tmp_path / "repo" / "lab2a.ipynb").unlink()
-    _write(tmp_path / "repo", _bad_files(kind))
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "LAB2A_DATA")}
-    env.update({"PATH": f"{student_venv / 'bin'}{os.pathsep}{env['PATH']}", "GITHUB_ACTIONS": "true",
-                "GITHUB_STEP_SUMMARY": str(tmp_path / "summary.md")})
-    result = subprocess.run(["python", "-m", "lab2a.cli", "check", "lab2a.ipynb", "--github"], cwd=tmp_path / "repo",
-                            env=env, capture_output=True, text=True, timeout=300)
-    assert result.returncode == 1 and why in (tmp_path / "summary.md").read_text()
+    github = run_github_step(exports, student_venv, tmp_path / "github" / "repo", _bad_files(kind))
+    assert github["exit"] == 1 and github["score"] == 0 and why in github["summary"]
 
 
 def test_a_renamed_notebook_is_graded_with_a_note(exports, student_venv, tmp_path):
-    _write(tmp_path / "c50", {"Lab2A-alice.ipynb": sample("filter_only")})
-    c50 = run_classroom50(exports, student_venv, tmp_path / "c50", None)
+    c50 = run_classroom50(exports, student_venv, tmp_path / "c50", {"Lab2A-alice.ipynb": sample("filter_only")})
     assert c50["result"]["score"] == 14 and "was graded in its place" in c50["body"]
 
 

@@ -1,6 +1,7 @@
 """The `lab2a` command: one subcommand per job, each a thin shell over the part that does it."""
 
 import argparse
+import os
 import shutil
 import signal
 import sys
@@ -153,7 +154,8 @@ def _export(args) -> int:
 
 def _bench(args) -> int:
     bench = _course_tool("bench")
-    return 2 if bench is None else bench.run(Path(args.json) if args.json else None, args.repeats)
+    return 2 if bench is None else bench.run(Path(args.json) if args.json else None, args.repeats,
+                                             args.only.split(",") if args.only else None)
 
 
 def _demo(args) -> int:
@@ -173,8 +175,9 @@ def _autograde(args) -> int:
         print("lab2a autograde: run it from the course folder (the one with nbgrader_config.py)", file=sys.stderr)
         return 2
     try:
-        result, prepared, ungraded = nbgrader_course.autograde(course, args.student, args.force, capture=False)
-    except FileNotFoundError as error:
+        result, prepared, ungraded = nbgrader_course.autograde(course, args.student, args.force, capture=False,
+                                                               jobs=args.jobs or os.cpu_count() or 1)
+    except (FileNotFoundError, ValueError) as error:
         print(f"lab2a autograde: {error}", file=sys.stderr)
         return 2
     changed = [p for p in prepared if p.action != "ok"]
@@ -281,11 +284,15 @@ def parser() -> argparse.ArgumentParser:
                     "lab2a.ipynb (the original stays), and a file nbgrader can't read (invalid JSON, not UTF-8, "
                     "no cells), several candidate notebooks or none are graded 0 through a stand-in notebook "
                     "whose first cell says why (the file sent is kept as lab2a.ipynb.unreadable). Then nbgrader "
-                    "autograde runs as usual.",
+                    "autograde runs as usual, in --jobs processes at a time, each with its own copy of the "
+                    "gradebook, merged into gradebook.db at the end: the same grades, autograded notebooks and "
+                    "export as one nbgrader process gives.",
         epilog="Exit status: 0 when every submission has a graded notebook, 1 when nbgrader left one ungraded "
                "(named on stderr), 2 when it could not start.")
     autograde.add_argument("--student", help="only this student (nbgrader's --student)")
     autograde.add_argument("--force", action="store_true", help="grade again what was graded (nbgrader's --force)")
+    autograde.add_argument("--jobs", type=int, default=0,
+                           help="students graded at once (default: the machine's cores; 1: one nbgrader process)")
     autograde.set_defaults(run=_autograde)
 
     demo = commands.add_parser("demo", help="the main job: grade the sample submissions with nbgrader in a demo course",
@@ -336,10 +343,12 @@ def parser() -> argparse.ArgumentParser:
     bench = commands.add_parser("bench", help="measure build, notebook, grading and filter speed against our bounds",
                                 description="Measure, on this machine, the numbers the project holds itself to "
                                             "(medians over repeated runs) and print them beside their bounds. "
-                                            "Takes about 5 minutes with 3 repeats; run it on an idle machine.",
+                                            "Takes about 15 minutes with 3 repeats; run it on an idle machine.",
                                 epilog="Exit status: 0 when every figure is within its bound, 1 otherwise.")
     bench.add_argument("--json", metavar="OUT", help="also write the figures as a flat JSON object")
     bench.add_argument("--repeats", type=int, default=3, help="runs per figure (default 3); medians are reported")
+    bench.add_argument("--only", metavar="GROUPS", help="comma-separated: data, notebook, grading, autograde, class, "
+                                                        "filter (default: all)")
     bench.set_defaults(run=_bench)
     return top
 

@@ -25,8 +25,15 @@ def test_filter_timings_are_measured():
 
 def test_table_marks_each_bound():
     results = {key: bound / 2 for key, (bound, _) in bench.BOUNDS.items()}
+    results |= {key: floor * 2 for key, (floor, _) in bench.FLOORS.items()}
     results["naive_loop_vs_fft"] = 10.0
-    results["grade_seconds"] = 25.0   # over its bound of 20
+    results["grade_seconds"] = 25.0   # over its bound of 8
+    results["class_autograde_speedup_jobs2"] = 1.5   # under its floor of 1.8
     lines = bench.table(results).splitlines()
-    assert len(lines) == len(bench.BOUNDS) + 2
-    assert [line.split()[0] for line in lines if " NO " in line] == ["grade_seconds"]
+    assert len(lines) == len(bench.BOUNDS) + len(bench.FLOORS) + 2
+    assert [line.split()[0] for line in lines if " NO " in line] == ["grade_seconds", "class_autograde_speedup_jobs2"]
+
+
+def test_table_shows_only_what_was_measured():
+    lines = bench.table({"grade_seconds": 5.0}).splitlines()
+    assert len(lines) == 2 and lines[1].split()[:2] == ["grade_seconds", "5"]

@@ -157,3 +157,46 @@ def test_lab2a_autograde_finds_a_grade_given_without_confinement(tmp_path):
     notebook.metadata["lab2a"]["sandbox"]["confined"] = True
     nbformat.write(notebook, graded)
     assert nbgrader_course.unconfined(tmp_path) is None
+
+
+def test_parallel_autograde_leaves_what_a_serial_run_leaves(course, tmp_path):
+    """`lab2a autograde --jobs 2` on the samples the serial run graded, plus a submission nbgrader fails on
+    (its timestamp.txt is not a time): the same gradebook rows, autograded notebooks and feedback as the
+    serial run, the failing student named and nobody else's grade lost; then again with --force."""
+    serial, _ = course
+    parallel = nbgrader_course.new_course(ROOT, tmp_path / "course")
+    nbgrader_course.nbgrader(parallel, "generate_assignment", "lab2a")
+    samples.write(parallel / "release" / "lab2a" / "lab2a.ipynb", parallel / "source" / "lab2a" / "lab2a.ipynb",
+                  parallel / "submitted")
+    bad_time = parallel / "submitted" / "bad_timestamp" / "lab2a"
+    bad_time.mkdir(parents=True)
+    nbformat.write(samples.build(parallel / "release/lab2a/lab2a.ipynb", parallel / "source/lab2a/lab2a.ipynb",
+                                 "perfect"), bad_time / "lab2a.ipynb")
+    (bad_time / "timestamp.txt").write_text("the night before the deadline")
+
+    result = run_lab2a("autograde", "--jobs", "2", cwd=parallel, check=False)
+    assert result.returncode == 1
+    assert "bad_timestamp: nbgrader left no graded notebook" in result.stderr
+    assert "[1/2]" in result.stdout and "[2/2]" in result.stdout   # each process's log, named
+
+    def export(folder):
+        nbgrader_course.nbgrader(folder, "export")
+        rows = (folder / "grades.csv").read_text().splitlines()
+        return [row for row in rows if ",bad_timestamp," not in row]
+
+    assert export(parallel) == export(serial)
+    scores = nbgrader_course.cell_scores(parallel)
+    assert {student: scores[student] for student in samples.SAMPLES} == nbgrader_course.cell_scores(serial)
+    for graded in sorted((serial / "autograded").glob("*/lab2a/lab2a.ipynb")):
+        twin = parallel / graded.relative_to(serial)
+        assert twin.read_text() == graded.read_text(), graded.parent.parent.name
+    nbgrader_course.nbgrader(parallel, "generate_feedback", "lab2a")
+    for page in sorted((serial / "feedback").glob("*/lab2a/lab2a.html")):
+        assert (parallel / page.relative_to(serial)).read_text() == page.read_text(), page.parent.parent.name
+
+    (bad_time / "timestamp.txt").unlink()
+    again = run_lab2a("autograde", "--jobs", "2", "--force", cwd=parallel)
+    assert "left no graded notebook" not in again.stderr
+    regraded = export(parallel)
+    assert regraded == export(serial) and len(regraded) == len(samples.SAMPLES) + 1   # a header, no row twice
+    assert sum(nbgrader_course.cell_scores(parallel)["bad_timestamp"].values()) == total_points()

@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from lab2a.autograder.channels.nbgrader import intake
+from lab2a.autograder.channels.nbgrader import intake, parallel
 
 ASSIGNMENT = "lab2a"
 HIDDEN_MARKERS = ("BEGIN HIDDEN TESTS", "END HIDDEN TESTS", 'check_in_notebook("hidden_',
@@ -68,13 +68,17 @@ def grade_submissions(repository: Path, course: Path, submit, say=lambda text: N
     return result
 
 
-def autograde(course: Path, student: str | None = None, force: bool = False, capture: bool = True):
+def autograde(course: Path, student: str | None = None, force: bool = False, capture: bool = True, jobs: int = 1):
     """`lab2a autograde`: make every submission (or one student's) gradeable with intake.prepare, then run
-    `nbgrader autograde`. Returns (nbgrader's result, what intake did, the students nbgrader still left
-    without a graded notebook)."""
+    `nbgrader autograde`, in `jobs` processes at a time (parallel.py) when there are several students.
+    Returns (nbgrader's result, what intake did, the students nbgrader still left without a graded notebook)."""
     prepared = intake.prepare(course, ASSIGNMENT, student)
-    options = ([f"--student={student}"] if student else []) + (["--force"] if force else [])
-    result = nbgrader(course, "autograde", ASSIGNMENT, *options, check=False, capture=capture)
+    if jobs > 1 and student is None and len(prepared) > 1:
+        result = parallel.autograde(course, ASSIGNMENT, [p.student for p in prepared], jobs, force,
+                                    environment(course / ".scratch"), say=(lambda line: None) if capture else print)
+    else:
+        options = ([f"--student={student}"] if student else []) + (["--force"] if force else [])
+        result = nbgrader(course, "autograde", ASSIGNMENT, *options, check=False, capture=capture)
     ungraded = [p.student for p in prepared
                 if not (course / "autograded" / p.student / ASSIGNMENT / intake.NOTEBOOK).exists()]
     return result, prepared, ungraded

@@ -1,0 +1,147 @@
+"""`nbgrader autograde` for a class, `jobs` students at a time (nbgrader grades one after another).
+
+nbgrader keeps its grades in one SQLite gradebook that one process writes at a time, so the students are
+dealt round-robin to `jobs` nbgrader processes, and each writes into a copy of the gradebook of its own:
+
+  1. copy gradebook.db once per process (the assignment, its cells, the students and any grades so far,
+     manual scores included);
+  2. run `nbgrader autograde` in each process on its share of the students (nbgrader's own
+     --CourseDirectory.student_id_exclude leaves out everyone else's), with its copy as the gradebook;
+     each writes autograded/<student>/ as a serial run does, since the students are distinct;
+  3. merge: for each student a process graded, that student's submission in gradebook.db (its
+     notebooks, grades and comments) is replaced by the copy's, in one transaction.
+
+Each nbgrader process grades its students as a serial run would (the same preprocessors, the same inputs
+drawn for each student), so the gradebook, the autograded notebooks, the feedback and `nbgrader export`
+come out as a serial run leaves them. A student nbgrader fails on is left ungraded as in a serial run,
+and a process that dies takes no other process's grades with it: what it committed is merged.
+Don't change the gradebook (formgrader) while it runs: the merge replaces the graded students' rows.
+"""
+
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+GRADEBOOK = "gradebook.db"
+
+
+@dataclass
+class Run:
+    """What the parallel run did, shaped as subprocess.CompletedProcess is for the serial one."""
+    returncode: int
+    stderr: str
+    workers: int
+
+
+def deal(students: list[str], jobs: int) -> list[list[str]]:
+    """Round-robin shares of the students, none empty: [a, b, c, d, e] over 2 -> [a, c, e], [b, d]."""
+    shares = [students[i::jobs] for i in range(max(1, jobs))]
+    return [share for share in shares if share]
+
+
+def autograde(course: Path, assignment: str, students: list[str], jobs: int, force: bool, environment: dict,
+              say=print) -> Run:
+    """Grade the students in `jobs` nbgrader processes and merge their gradebooks into the course's."""
+    shares = deal(students, jobs)
+    if any("," in student for student in students):
+        raise ValueError("a student ID with a comma can't be left out of an nbgrader process: use --jobs 1")
+    gradebook = course / GRADEBOOK
+    (course / "autograded").mkdir(exist_ok=True)   # made once here: each process would race to make it
+    _add_students(gradebook, sorted(students, key=lambda student: f"{student}/{assignment}"))
+    with tempfile.TemporaryDirectory(prefix="lab2a-autograde-") as scratch:
+        copies = [Path(scratch) / f"gradebook-{i}.db" for i in range(len(shares))]
+        for copy in copies:
+            _copy_database(gradebook, copy)
+        processes = [_start(course, assignment, share, students, copy, force, environment)
+                     for share, copy in zip(shares, copies)]
+        logs = [[] for _ in processes]
+        readers = [threading.Thread(target=_relay, args=(p, log, f"[{i + 1}/{len(processes)}] ", say))
+                   for i, (p, log) in enumerate(zip(processes, logs))]
+        for reader in readers:
+            reader.start()
+        for process, reader in zip(processes, readers):
+            process.wait()
+            reader.join()
+        for share, copy in zip(shares, copies):
+            merge(gradebook, copy, assignment, share)
+    return Run(max(p.returncode for p in processes), "".join("".join(log) for log in logs), len(processes))
+
+
+def _start(course, assignment, share, students, copy, force, environment) -> subprocess.Popen:
+    others = sorted(set(students) - set(share))
+    options = [f"--CourseDirectory.db_url=sqlite:///{copy}"]
+    options += [f"--CourseDirectory.student_id_exclude={','.join(others)}"] if others else []
+    options += ["--force"] if force else []
+    return subprocess.Popen([sys.executable, "-m", "nbgrader", "autograde", assignment, *options], cwd=course,
+                            env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            errors="replace")
+
+
+def _relay(process, log: list, prefix: str, say) -> None:
+    """Each line of one nbgrader process, kept and shown with the process's number."""
+    for line in process.stdout:
+        log.append(line)
+        say(prefix + line.rstrip("\n"))
+
+
+def _copy_database(source: Path, destination: Path) -> None:
+    """A consistent copy of an SQLite database (sqlite3's backup, not a file copy of a database in use)."""
+    original, copy = sqlite3.connect(source), sqlite3.connect(destination)
+    try:
+        original.backup(copy)
+    finally:
+        original.close()
+        copy.close()
+
+
+def _add_students(gradebook: Path, students: list[str]) -> None:
+    """The students the gradebook doesn't know yet, added in the order a serial run adds them (nbgrader
+    grades submitted/<student>/<assignment> in sorted order): `nbgrader export` lists them in that order."""
+    with sqlite3.connect(gradebook) as connection:
+        connection.executemany("INSERT OR IGNORE INTO student (id) VALUES (?)", [(s,) for s in students])
+    connection.close()
+
+
+# nbgrader 0.9's tables that hold one student's submission of an assignment, and the column that ties
+# each to the one before it: submitted_assignment -> submitted_notebook -> grade, comment.
+_SUBMISSION = "SELECT id FROM {db}.submitted_assignment WHERE assignment_id = ? AND student_id = ?"
+_NOTEBOOKS = "SELECT id FROM {db}.submitted_notebook WHERE assignment_id IN (" + _SUBMISSION + ")"
+_ROWS = {   # table -> which of its rows belong to the submission
+    "comment": "notebook_id IN (" + _NOTEBOOKS + ")",
+    "grade": "notebook_id IN (" + _NOTEBOOKS + ")",
+    "submitted_notebook": "assignment_id IN (" + _SUBMISSION + ")",
+    "submitted_assignment": "id IN (" + _SUBMISSION + ")",
+}
+
+
+def merge(gradebook: Path, copy: Path, assignment: str, students: list[str]) -> None:
+    """Each student's submission of the assignment in gradebook becomes the one in copy (a copy of gradebook
+    that an nbgrader process graded those students into): students new to the course are added, the
+    submission's rows are deleted, then the copy's inserted, all in one transaction."""
+    connection = sqlite3.connect(gradebook, isolation_level=None)
+    try:
+        connection.execute("ATTACH DATABASE ? AS graded", (str(copy),))
+        connection.execute("BEGIN IMMEDIATE")
+        assignment_id = connection.execute("SELECT id FROM main.assignment WHERE name = ?", (assignment,)).fetchone()
+        if assignment_id is None:
+            raise LookupError(f"{gradebook} has no assignment {assignment!r}")
+        connection.execute("INSERT OR IGNORE INTO main.student SELECT * FROM graded.student")
+        for student in students:
+            for table, rows in _ROWS.items():
+                connection.execute(f"DELETE FROM main.{table} WHERE " + rows.format(db="main"),
+                                   (assignment_id[0], student))
+            for table, rows in reversed(_ROWS.items()):
+                connection.execute(f"INSERT INTO main.{table} SELECT * FROM graded.{table} WHERE "
+                                   + rows.format(db="graded"), (assignment_id[0], student))
+        connection.execute("COMMIT")
+    except BaseException:
+        if connection.in_transaction:
+            connection.execute("ROLLBACK")
+        raise
+    finally:
+        connection.close()
+

@@ -17,9 +17,10 @@ import nbformat
 import pytest
 import yaml
 from filelock import FileLock
-from lab2a.autograder.channels import samples
-from lab2a.autograder.checks.manifest import CHECKS
+from lab2a.autograder.channels import markdown, samples
+from lab2a.autograder.checks.manifest import ANSWERS, CHECKS, written_points
 from lab2a.autograder.grading.grade import grade
+from lab2a.autograder.grading.report import written_line
 
 from .conftest import ROOT, run_lab2a
 
@@ -29,6 +30,7 @@ SCHEMAS = Path(__file__).with_name("schemas")
 VISIBLE = [c for c in CHECKS if c.visible]
 VISIBLE_POINTS = sum(c.points for c in VISIBLE)
 ALL_POINTS = sum(c.points for c in CHECKS)
+WRITTEN_POINTS = written_points()
 SECRETS = ("BEGIN SOLUTION", "END SOLUTION", "HIDDEN TESTS", "torch.fft.rfft(x, size)")  # the answer key's marks
 HIDDEN_CODE = ("def run(s: Scenario", "GRADING_KEY =", "def hidden_training")  # the private modules
 
@@ -281,9 +283,13 @@ def run_pytest(folder: Path, notebook) -> dict:
                             text=True, timeout=600)
     cases = {}
     for case in ElementTree.parse(junit).getroot().iter("testcase"):
-        points = {p.get("name"): int(p.get("value")) for p in case.iter("property")}
+        properties = {p.get("name"): p.get("value") for p in case.iter("property")}
         failure = case.find("failure")
-        cases[case.get("name")] = {"points": points["points"], "max": points["max_points"],
+        if properties.get("graded_by") == "TA":   # a written answer: skipped, with no points
+            cases[case.get("name")] = {"written": int(properties["max_points"]), "points": properties.get("points"),
+                                       "skipped": case.find("skipped") is not None}
+            continue
+        cases[case.get("name")] = {"points": int(properties["points"]), "max": int(properties["max_points"]),
                                    "failed": failure is not None,
                                    "message": failure.get("message", "") + (failure.text or "") if failure is not None
                                    else ""}
@@ -333,8 +339,18 @@ def test_every_channel_gives_the_same_points_per_check(exports, student_venv, tm
         assert "the student's code ran as nobody (uid 65534)" in gradescope["stdout"], gradescope["stdout"]
 
     pytest_run = run_pytest(tmp_path / "pytest", sample(name))
-    assert {case: (c["points"], c["max"]) for case, c in pytest_run["cases"].items()} == visible
-    assert {case for case, c in pytest_run["cases"].items() if c["failed"]} == {c.name for c in failing}
+    checks = {case: c for case, c in pytest_run["cases"].items() if "written" not in c}
+    assert {case: (c["points"], c["max"]) for case, c in checks.items()} == visible
+    assert {case for case, c in checks.items() if c["failed"]} == {c.name for c in failing}
+
+    # the written answers, in every channel: points a TA gives, never 0 here and never passed
+    for answer in ANSWERS:
+        for page in (github["summary"], c50["body"], gradescope["result"]["output"]):
+            assert f"| {markdown.escape(answer.question)} | – / {answer.points} | graded by a TA |" in page
+        assert pytest_run["cases"][answer.name] == {"written": answer.points, "points": None, "skipped": True}
+    notice = next(text for command, _, text in github["commands"] if command == "notice")
+    assert f"{WRITTEN_POINTS} points) are graded by your TA" in notice
+    assert not any(t["test-name"].startswith("answer") for t in c50["result"]["tests"])
     assert pytest_run["exit"] == (0 if not failing else 1)
     for check in failing:  # each channel shows the check's message, as `lab2a check` words it
         message = next(t for t in c50["result"]["tests"] if t["test-name"].startswith(check.name))["message"]
@@ -366,11 +382,14 @@ def test_a_students_text_issues_no_workflow_command_and_no_table_row(exports, st
     assert all("forged" not in props and "Lab 2A: 18" not in message for _, props, message in github["commands"])
     assert not [c for c in github["commands"] if c[0] in ("##[", "add-mask")]
     notice = [message for command, _, message in github["commands"] if command == "notice"]
-    assert notice == [f"{github['score']} / {VISIBLE_POINTS} points (visible checks)"] and github["score"] < 18
+    assert notice == [f"{github['score']} / {VISIBLE_POINTS} points (visible checks). {written_line()}"]
+    assert github["score"] < 18
     rows = [line for line in github["summary"].splitlines() if line.startswith("|")]
-    assert len(rows) == 2 + len(VISIBLE)                        # the header, its rule, one row per check
+    # the header, its rule, one row per check; the written answers' header, rule and rows
+    assert len(rows) == 2 + len(VISIBLE) + 2 + len(ANSWERS)
     assert "<img" not in github["summary"] and "](https" not in github["summary"]
-    assert all(row.count("|") - row.count("\\|") == 6 for row in rows)   # no cell split by the student's |
+    cells = [row.count("|") - row.count("\\|") for row in rows]   # no cell split by the student's |
+    assert cells == [6] * (2 + len(VISIBLE)) + [4] * (2 + len(ANSWERS))
 
 
 # ---- bad input: every channel still writes its result ------------------------------------------------------------

@@ -3,6 +3,7 @@
 test_submissions.py's; here: the command's own behaviour."""
 
 import json
+import re
 import subprocess
 import sys
 import textwrap
@@ -10,7 +11,7 @@ import textwrap
 import numpy as np
 from lab2a.autograder.checks.cases import PUBLIC_KEY
 from lab2a.autograder.checks.filter import MORE_TAPS
-from lab2a.autograder.checks.manifest import CHECKS
+from lab2a.autograder.checks.manifest import ANSWERS, CHECKS
 from lab2a.autograder.judge.oracle import CAUSAL
 
 from . import implementations as I
@@ -37,9 +38,15 @@ def test_check_runs_the_visible_checks_and_exits_0_when_they_pass(tmp_path):
     report, stdout, _ = grade(path, tmp_path, command="check", exit_code=0)
     assert report["checks"] == "visible" and report["max_score"] == 18 == report["score"]
     assert "Hidden checks run when your notebook is graded" in stdout
-    full, _, stderr = grade(path, tmp_path)
+    full, stdout, stderr = grade(path, tmp_path)
     assert full["score"] == full["max_score"] == 22 and full["checks"] == "all"
     assert "WARNING" not in stderr  # confined here
+    # the written answers: listed with their points, graded by a TA, in neither total
+    assert full["written"] == report["written"] == [
+        {"name": a.name, "question": a.question, "max_score": a.points, "graded_by": "TA"} for a in ANSWERS]
+    for answer in ANSWERS:
+        assert re.search(rf"{answer.name} +– / {answer.points} +by a TA", stdout)
+    assert "are graded by your TA, not here: they are not in this total." in " ".join(stdout.split())
 
 
 def test_the_blank_release_scores_zero_and_check_exits_1(tmp_path):

@@ -67,7 +67,7 @@ def test_each_check_stands_at_its_test_cell_among_the_students_cells():
         "cell train", "check train_trajectory", "check train_device", "check hidden_train", "cell cell 16",
         "cell convolutional_filter", "check filter_structure", "check filter_outputs", "check filter_impulse",
         "check filter_gradient", "check filter_device", "check filter_cuda", "check filter_convergence",
-        "check hidden_filter", "cell cell 45"]
+        "check hidden_filter", "cell cell 48"]
 
 
 def test_a_deleted_test_cell_stands_where_nbgrader_puts_it_back():

@@ -6,7 +6,7 @@ import nbformat
 import pytest
 from lab2a.autograder.channels import samples
 from lab2a.autograder.channels.nbgrader import course as nbgrader_course
-from lab2a.autograder.checks.manifest import CHECKS, total_points
+from lab2a.autograder.checks.manifest import ANSWERS, CHECKS, total_points, written_points
 
 from .conftest import ROOT, run_lab2a
 
@@ -77,8 +77,13 @@ def test_export_lists_every_student(course):
     with open(course / "grades.csv") as f:
         rows = {row["student_id"]: row for row in csv.DictReader(f)}
     assert set(rows) == set(samples.SAMPLES)
-    assert float(rows["perfect"]["score"]) == float(rows["perfect"]["max_score"]) == total_points()
+    # the written answers count in nbgrader's maximum; the samples leave them as handed out, which nbgrader
+    # itself scores 0 without asking a TA
+    assert float(rows["perfect"]["score"]) == total_points()
+    assert float(rows["perfect"]["max_score"]) == total_points() + written_points()
     assert float(rows["blank"]["score"]) == 0
+    written = nbgrader_course.written_scores(course)
+    assert all(written[student] == {a.name: (0, False) for a in ANSWERS} for student in samples.SAMPLES)
 
 
 def test_nbgrader_and_lab2a_grade_agree_on_every_check(course, tmp_path):
@@ -200,3 +205,47 @@ def test_parallel_autograde_leaves_what_a_serial_run_leaves(course, tmp_path):
     regraded = export(parallel)
     assert regraded == export(serial) and len(regraded) == len(samples.SAMPLES) + 1   # a header, no row twice
     assert sum(nbgrader_course.cell_scores(parallel)["bad_timestamp"].values()) == total_points()
+
+
+def test_a_ta_grades_the_written_answers_and_the_export_adds_them(tmp_path, no_data):
+    """The TA's part, through nbgrader's own API as formgrader does it: autograde leaves each answer cell a
+    student wrote in "needs manual grading"; a manual score set on it is in the export's total and the feedback, and a
+    regrade (--force, in parallel) keeps it, as nbgrader does."""
+    from nbgrader.api import Gradebook
+
+    course = nbgrader_course.new_course(ROOT, tmp_path / "course")
+    nbgrader_course.nbgrader(course, "generate_assignment", "lab2a")
+    release, source = course / "release/lab2a/lab2a.ipynb", course / "source/lab2a/lab2a.ipynb"
+    for student, sample in (("ada", "perfect"), ("bob", "blank")):
+        notebook = samples.build(release, source, sample)
+        for cell in notebook.cells:
+            if samples.grade_id(cell) == "answer_fcnn":
+                cell.source = "It hisses: 6.4 million weights, 1,400 clips, nothing shared across time."
+        (course / "submitted" / student / "lab2a").mkdir(parents=True)
+        nbformat.write(notebook, course / "submitted" / student / "lab2a" / "lab2a.ipynb")
+    run_lab2a("autograde", "--jobs", "2", cwd=course)
+    # the answer written waits for a TA; the one left as handed out is 0 (nbgrader's rule)
+    assert nbgrader_course.written_scores(course)["ada"] == {"answer_fcnn": (0, True), "answer_filter": (0, False)}
+
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        grade = gradebook.find_grade("answer_fcnn", "lab2a", "lab2a", "ada")
+        assert grade.needs_manual_grade and grade.max_score == 2
+        grade.manual_score = 1.5
+        grade.needs_manual_grade = False
+        gradebook.db.commit()
+
+    def exported():
+        nbgrader_course.nbgrader(course, "export")
+        with open(course / "grades.csv") as f:
+            return {row["student_id"]: float(row["score"]) for row in csv.DictReader(f)}
+
+    assert exported() == {"ada": total_points() + 1.5, "bob": 0}
+    nbgrader_course.nbgrader(course, "generate_feedback", "lab2a")
+    page = (course / "feedback" / "ada" / "lab2a" / "lab2a.html").read_text()
+    assert f"Score: {total_points() + 1.5}" in page and "6.4 million weights" in page
+    assert "*Rubric.*" not in page and "Model answer" not in page   # the TA's text never reaches students
+
+    run_lab2a("autograde", "--jobs", "2", "--force", cwd=course)
+    # kept, and flagged for the TA to look at again (nbgrader's rule on a regrade: the answer may have changed)
+    assert nbgrader_course.written_scores(course)["ada"]["answer_fcnn"] == (1.5, True)
+    assert exported() == {"ada": total_points() + 1.5, "bob": 0}

@@ -9,7 +9,7 @@ import sys
 import nbformat
 import pytest
 import torch
-from lab2a.autograder.checks.manifest import CHECKS
+from lab2a.autograder.checks.manifest import ANSWERS, CHECKS
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
@@ -47,7 +47,8 @@ def isolated_env(tmp_path):
 # --- structure -----------------------------------------------------------------------------------
 
 def test_every_check_has_one_test_cell_with_its_points():
-    tests = {gid: c for gid, c in by_id(SOURCE).items() if nbgrader_meta(c).get("grade")}
+    tests = {gid: c for gid, c in by_id(SOURCE).items()
+             if nbgrader_meta(c).get("grade") and not nbgrader_meta(c).get("solution")}
     graded = [check for check in CHECKS if check.points > 0]
     assert set(tests) == {f"test_{check.name}" for check in graded}
     for check in graded:
@@ -64,19 +65,36 @@ def test_every_check_has_one_test_cell_with_its_points():
             assert not nbgrader_meta(cell).get("grade") and nbgrader_meta(cell).get("locked")
 
 
+def test_written_answers_are_cells_a_ta_grades():
+    """Each written answer of the manifest is a markdown cell nbgrader leaves to manual grading (grade and
+    solution), with its points, after a locked question cell; the model answer and rubric only in source."""
+    source, release = by_id(SOURCE), by_id(RELEASE)
+    manual = {gid for gid, c in source.items() if nbgrader_meta(c).get("grade") and nbgrader_meta(c).get("solution")}
+    assert manual == {answer.name for answer in ANSWERS}
+    ids = [nbgrader_meta(c).get("grade_id") for c in cells(SOURCE)]
+    for answer in ANSWERS:
+        cell = source[answer.name]
+        assert cell.cell_type == "markdown" and nbgrader_meta(cell)["points"] == answer.points
+        assert "### BEGIN SOLUTION" in cell.source and "*Rubric.*" in cell.source
+        question = source[ids[ids.index(answer.name) - 1]]
+        assert nbgrader_meta(question).get("locked")
+        assert f"({answer.points} points, graded by your TA)" in question.source
+        assert release[answer.name].source == "YOUR ANSWER HERE"
+
+
 def test_test_cells_end_with_a_statement():
     # nbgrader reads a test cell's trailing expression as partial credit: a call returning None is fine,
     # a bare number or object is not.
     import ast
     for gid, cell in by_id(SOURCE).items():
-        if nbgrader_meta(cell).get("grade"):
+        if nbgrader_meta(cell).get("grade") and cell.cell_type == "code":
             last = ast.parse(cell.source).body[-1]
             assert not isinstance(last, ast.Expr) or isinstance(last.value, ast.Call), gid
 
 
 def test_solution_regions_only_where_students_write():
     solution_ids = {gid for gid, c in by_id(SOURCE).items() if nbgrader_meta(c).get("solution")}
-    assert solution_ids == {"train", "convolutional_filter"}
+    assert solution_ids == {"train", "convolutional_filter", *(answer.name for answer in ANSWERS)}
     for cell in cells(SOURCE):
         if "BEGIN SOLUTION" in cell.source:
             assert nbgrader_meta(cell).get("solution")
@@ -117,7 +135,7 @@ def test_release_shows_no_solution_and_no_hidden_test():
     for secret in ("BEGIN SOLUTION", "HIDDEN TESTS", '"hidden_filter"', '"hidden_train"',
                    "batch_losses.append", "torch.fft.rfft(x, size)", "self.filter = nn.Parameter"):
         assert secret not in text, secret
-    stubs = [c for c in cells(RELEASE) if nbgrader_meta(c).get("solution")]
+    stubs = [c for c in cells(RELEASE) if nbgrader_meta(c).get("solution") and c.cell_type == "code"]
     assert len(stubs) == 2 and all("raise NotImplementedError()" in c.source for c in stubs)
     # the signatures students must keep are given
     assert "def train(estimator, train_loader, optimizer, loss_fn, n_epochs, device):" in stubs[0].source

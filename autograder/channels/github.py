@@ -26,7 +26,7 @@ from pathlib import Path
 
 from lab2a.autograder.channels import kit, markdown
 from lab2a.autograder.checks.manifest import CHECKS
-from lab2a.autograder.grading.report import Report
+from lab2a.autograder.grading.report import Report, written_line
 
 WORKFLOW = Path(".github") / "workflows" / "lab2a.yml"
 LEGACY_WORKFLOW = Path(".github") / "workflows" / "classroom.yml"
@@ -177,7 +177,8 @@ def annotations(report: Report, notebook: Path, workspace: Path) -> list[str]:
         title = _property(f"{t.name}: {t.score} / {t.max_score} points")
         lines.append(f"::error {where},title={title}::{_data(t.message)}")
     which = "visible checks" if report.checks == "visible" else "all checks"
-    lines.append(f"::notice title={_property(TITLE)}::{_data(f'{report.score} / {report.max_score} points ({which})')}")
+    total = f"{report.score} / {report.max_score} points ({which}). {written_line()}"
+    lines.append(f"::notice title={_property(TITLE)}::{_data(total)}")
     return lines
 
 

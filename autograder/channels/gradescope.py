@@ -106,7 +106,8 @@ def results(report: Report, seconds: float, hidden_visibility: str = "after_publ
     output = markdown.cell_notes(report)
     if report.problem:
         output = f"**Your notebook could not be graded:** {markdown.escape(report.problem)}\n\n" + output
-    return {"execution_time": round(seconds), "output": output or "Every check's result is below.",
+    output = (output or "Every check's result is below.\n") + "\n" + markdown.written_table()
+    return {"execution_time": round(seconds), "output": output,
             "output_format": "md", "stdout_visibility": "hidden", "tests": tests}
 
 

@@ -3,7 +3,7 @@
 message quotes its exceptions) is escaped, so it can't break the table or add links, images or HTML.
 """
 
-from lab2a.autograder.grading.report import Report, TestResult, printable
+from lab2a.autograder.grading.report import Report, TestResult, printable, written, written_line
 
 _STATUS = {"pass": "✅ passed", "partial": "🟡 partial", "fail": "❌ failed", "error": "⚠️ error",
            "skipped": "➖ skipped"}
@@ -39,6 +39,13 @@ def check_table(tests) -> str:
     return "\n".join(rows) + "\n"
 
 
+def written_table() -> str:
+    """The written answers: no points here, a TA's."""
+    rows = [written_line(), "", "| written answer | points | result |", "|---|---:|---|"]
+    rows += [f"| {escape(a['question'])} | – / {a['max_score']} | graded by a TA |" for a in written()]
+    return "\n".join(rows) + "\n"
+
+
 def part_list(test: TestResult) -> str:
     """A check's parts, one line each (Gradescope's test output)."""
     lines = [f"{escape(test.message)}", ""]
@@ -62,7 +69,7 @@ def summary(report: Report, title: str) -> str:
     text = [f"## {title}: {report.score} / {report.max_score} points ({which})", ""]
     if report.problem:
         text += [f"**Your notebook could not be graded:** {escape(report.problem)}", ""]
-    text += [check_table(report.tests)]
+    text += [check_table(report.tests), written_table()]
     notes = cell_notes(report)
     if notes:
         text += [notes]

@@ -3,7 +3,9 @@
 The notebook is graded once, at collection, by the same grader as `lab2a check` (`--lab2a-checks all`:
 every check, as `lab2a grade`, where the hidden ones are present). Each item passes, fails with the
 check's message, or is skipped (a 0-point check that could not run, e.g. no GPU); its points are recorded
-as junit-XML properties `points` and `max_points` (`--junitxml`), as course CI tools read them. A check
+as junit-XML properties `points` and `max_points` (`--junitxml`), as course CI tools read them. Each
+written answer is an item too, always skipped ("graded by a TA"), with `max_points` and `graded_by`
+but no `points`: neither passed nor 0. A check
 with partial credit fails, with its points. The package registers the plugin (entry point pytest11); a
 copy that is not installed loads it with `-p lab2a.autograder.channels.pytest_plugin` or a conftest.py.
 """
@@ -28,6 +30,7 @@ class CheckFailed(Exception):
 class Notebook(pytest.File):
     def collect(self):
         from lab2a.autograder.grading.grade import grade_submission
+        from lab2a.autograder.grading.report import written
         from lab2a.autograder.grading.session import start_early
 
         start_early()
@@ -36,6 +39,8 @@ class Notebook(pytest.File):
         self.config.stash[REPORT] = report
         for test in report.tests:
             yield Check.from_parent(self, name=test.name, test=test)
+        for answer in written():
+            yield WrittenAnswer.from_parent(self, name=answer["name"], answer=answer)
 
 
 class Check(pytest.Item):
@@ -60,6 +65,21 @@ class Check(pytest.Item):
         return self.path, None, f"{self.name} ({self.test.task}, {self.test.max_score} points)"
 
 
+class WrittenAnswer(pytest.Item):
+    """A written answer: skipped here, never passed or failed; a TA grades it."""
+
+    def __init__(self, *, answer, **kwargs):
+        super().__init__(**kwargs)
+        self.answer = answer
+        self.user_properties += [("graded_by", "TA"), ("max_points", answer["max_score"])]   # no points here
+
+    def runtest(self):
+        pytest.skip(f"graded by a TA ({self.answer['max_score']} points): {self.answer['question']}")
+
+    def reportinfo(self):
+        return self.path, None, f"{self.name} (written answer, {self.answer['max_score']} points, graded by a TA)"
+
+
 REPORT = pytest.StashKey()
 
 
@@ -79,7 +99,10 @@ def pytest_collection(session):
 
 
 def pytest_terminal_summary(terminalreporter, config):
+    from lab2a.autograder.grading.report import written_line
+
     report = config.stash.get(REPORT, None)
     if report is not None:
         which = "visible checks" if report.checks == "visible" else "all checks"
         terminalreporter.write_line(f"Lab 2A: {report.score} / {report.max_score} points ({which})", bold=True)
+        terminalreporter.write_line(written_line())

@@ -1,5 +1,5 @@
 """The points manifest: every check of the lab, its task, whether students see it, and its parts with
-their integer points.
+their integer points; and the written answers (ANSWERS), which a TA grades.
 
 The one place points are defined: nbgrader's test cells, `lab2a grade` and `lab2a check`, GitHub
 Classroom and every export derive theirs from CHECKS (a test keeps the notebook's test cells equal).
@@ -87,6 +87,29 @@ CHECKS = (
 )
 
 BY_NAME = {check.name: check for check in CHECKS}
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A written answer, graded by a TA in nbgrader's formgrader (a "manually graded answer" cell): no
+    channel grades it, and every channel says that its points come from a TA."""
+    name: str         # the answer cell's grade_id
+    task: str         # the part of the lab it follows
+    points: int
+    question: str     # one line, as the notebook asks it
+
+
+ANSWERS = (
+    Answer("answer_fcnn", "fcnn", 2, "what the fully connected network's output sounds like, and why it fails "
+                                     "at 32,000 dimensions"),
+    Answer("answer_filter", "filter", 2, "what the filter learned, as seen in its frequency response and heard "
+                                         "in the cleaned clip"),
+)
+
+
+def written_points() -> int:
+    """The points a TA gives for the written answers (not part of any automatic total)."""
+    return sum(answer.points for answer in ANSWERS)
 
 
 def check(name: str) -> Check:

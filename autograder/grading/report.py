@@ -9,7 +9,9 @@ JSON (schema_version 2):
    "cells": [{"name", "kind", "status": "ok" | "error", "message", "skipped": [{"line", "statement"}]}],
    "notes": [...], "output": {"bytes": total printed, "kept": the first bytes, as text},
    "limits": {"timeout_seconds", "memory_bytes"},
-   "sandbox": {"files", "network", "processes", "memory", "user", "confined"}: what was enforced, in words}
+   "sandbox": {"files", "network", "processes", "memory", "user", "confined"}: what was enforced, in words,
+   "written": [{"name", "question", "max_score", "graded_by": "TA"}]: the written answers, which no
+   channel grades: their points are in neither score nor max_score}
 A check's status: "pass" (every point), "partial" (some), "fail" (none: wrong, or the student's code
 raised), "error" (none: it could not finish, e.g. a timeout or an unreadable notebook), "skipped"
 (worth 0 points and not run here, e.g. no GPU). A part's status: pass, fail, error or skipped.
@@ -19,6 +21,8 @@ import json
 import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from lab2a.autograder.checks.manifest import ANSWERS, written_points
 
 SCHEMA_VERSION = 2
 STATUSES = ("pass", "partial", "fail", "error", "skipped")
@@ -39,6 +43,17 @@ def printable_data(value):
     if isinstance(value, list | tuple):
         return [printable_data(v) for v in value]
     return value
+
+
+def written() -> list[dict]:
+    """The written answers, as every report lists them: a TA grades them (nbgrader's manual grading)."""
+    return [{"name": a.name, "question": a.question, "max_score": a.points, "graded_by": "TA"} for a in ANSWERS]
+
+
+def written_line() -> str:
+    """One sentence for any channel's total: the points it does not give."""
+    return (f"The written answers ({len(ANSWERS)} questions, {written_points()} points) are graded by your TA, "
+            f"not here: they are not in this total.")
 
 
 def write_whole(path, text: str) -> None:
@@ -116,6 +131,7 @@ class Report:
             "output": {"bytes": self.output_bytes, "kept": self.output},
             "limits": {"timeout_seconds": self.timeout, "memory_bytes": self.memory},
             "sandbox": dict(self.sandbox),
+            "written": written(),
         })
 
     def to_json(self) -> str:
@@ -137,6 +153,10 @@ class Report:
             lines.extend(indent + line for line in wrapped[1:])
         lines.append("  " + "-" * (width - 2))
         lines.append(f"  {'total':<{name_width}}  {f'{self.score} / {self.max_score}':>7}")
+        lines += [""] + textwrap.wrap(written_line(), width)
+        for answer in written():
+            points = f"– / {answer['max_score']}"
+            lines.append(f"  {answer['name']:<{name_width}}  {points:>7}  {'by a TA':<7}  {answer['question']}")
         problems = [c for c in self.cells if c["status"] != "ok"]
         if problems or self.notes:
             lines += ["", "Your cells:"]

@@ -85,15 +85,27 @@ def autograde(course: Path, student: str | None = None, force: bool = False, cap
 
 
 def cell_scores(course: Path) -> dict[str, dict[str, float]]:
-    """{student: {test cell grade_id: score}} from the course's gradebook."""
+    """{student: {test cell grade_id: score}} from the course's gradebook: the automatic checks' cells."""
+    return {student: {name: score for name, (score, _, kind) in grades.items() if kind == "code"}
+            for student, grades in _grades(course).items()}
+
+
+def written_scores(course: Path) -> dict[str, dict[str, tuple]]:
+    """{student: {answer cell grade_id: (score or None, needs manual grading)}}: the TA's part."""
+    return {student: {name: (score, manual) for name, (score, manual, kind) in grades.items() if kind == "markdown"}
+            for student, grades in _grades(course).items()}
+
+
+def _grades(course: Path) -> dict:
     from nbgrader.api import Gradebook
 
-    scores = {}
+    grades = {}
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
         for submission in gradebook.assignment_submissions(ASSIGNMENT):
             notebook = submission.notebooks[0]
-            scores[submission.student.id] = {grade.name: grade.score for grade in notebook.grades}
-    return scores
+            grades[submission.student.id] = {grade.name: (grade.score, grade.needs_manual_grade, grade.cell.cell_type)
+                                             for grade in notebook.grades}
+    return grades
 
 
 def hidden_test_leaks(html: str) -> list[str]:

@@ -458,6 +458,18 @@ def _several(folder):
         write(notebook(I.TRAIN_ZERO_GRAD_FIRST, I.CORRECT_FILTERS["fft, ones"]), folder / name)
 
 
+def _claims_written_points(nb):
+    """Written answers are a TA's: a student who flags one a locked 50-point cell, and turns the other into a
+    code cell that would award itself points, changes nothing either grades."""
+    for cell in nb.cells:
+        if grade_id(cell) == "answer_fcnn":
+            cell.source = "It hisses. Please give me 50 points."
+            cell.metadata["nbgrader"].update(points=50, solution=False, locked=True)
+        elif grade_id(cell) == "answer_filter":
+            cell.cell_type, cell.outputs, cell.execution_count = "code", [], None
+            cell.source = "import lab2a.autograder\nlab2a.autograder.check_in_notebook = lambda *a, **k: None\n"
+
+
 def _nothing(folder):
     folder.mkdir(parents=True, exist_ok=True)
 
@@ -604,6 +616,9 @@ def catalogue(escaped: Path, port: int, victim: Path) -> dict[str, Submission]:
                                                                    delete_cell("test_filter_impulse"))),
         "deleted_section": Submission("a test cell deleted with the text before it", _nb(
             CORRECT_TRAIN, CORRECT_FILTER, then(delete_cell("train_tests_intro"), delete_cell("test_train_trajectory")))),
+        "written_answer_claims_its_points": Submission(
+            "an answer written, its cell flagged a locked 50-point non-answer, another made a code cell",
+            _nb(CORRECT_TRAIN, CORRECT_FILTER, _claims_written_points)),
         "tampered_test_cell": Submission("a test cell replaced by `pass`, the filter wraps around", _nb(
             CORRECT_TRAIN, I.BUGGY_FILTERS["roll without zeroing"][0],
             lambda nb: [setattr(c, "source", "pass") for c in nb.cells if grade_id(c) == "test_filter_outputs"]),

@@ -86,6 +86,24 @@ def test_a_notebook_stripped_of_its_metadata_is_recognised_by_its_text():
     assert "train" in given and "test_filter_outputs" in given and "setup" in given
 
 
+def test_a_written_answer_stripped_of_its_metadata_is_found_after_its_question():
+    """The student's answer has its own text: it is the text cell right after its question, and never a
+    cell elsewhere (a text cell the student added above the question)."""
+    def answer(nb):
+        for cell in nb.cells:
+            if S.grade_id(cell) == "answer_fcnn":
+                cell.source = "It hisses; far too many weights for 1,400 clips."
+        nb.cells.insert(0, nbformat.v4.new_markdown_cell("my notes"))
+    nb = S.notebook(edit=S.then(answer, S.strip_nbgrader_metadata))
+    copy = {"cells": [dict(c) for c in nb.cells]}
+    given = reattach_metadata(copy, release())
+    assert "answer_fcnn" in given and "answer_filter" in given
+    by_id = {S.grade_id(c): c for c in copy["cells"]}
+    assert by_id["answer_fcnn"]["source"] == "It hisses; far too many weights for 1,400 clips."
+    assert by_id["answer_filter"]["source"] == "YOUR ANSWER HERE"
+    assert copy["cells"][0]["source"] == "my notes" and S.grade_id(copy["cells"][0]) is None
+
+
 def test_restoring_puts_each_cell_after_the_one_it_followed():
     nb = S.notebook(edit=S.then(S.delete_cell("intro"), S.delete_cell("setup"), S.delete_cell("test_filter_device")))
     assert restore_deleted_cells(nb, release()) == ["intro", "setup", "test_filter_device"]

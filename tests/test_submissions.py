@@ -14,6 +14,7 @@ import sys
 import threading
 from pathlib import Path
 
+import nbformat
 import pytest
 from lab2a.autograder.channels.nbgrader import course as nbgrader_course
 from lab2a.autograder.channels.nbgrader import intake
@@ -284,3 +285,19 @@ def test_red_team_round_3(graded):
     page = (graded["course"] / "feedback" / "errors_quote_hidden_inputs" / "lab2a" / "lab2a.html").read_text(
         encoding="utf-8")
     assert "LEAK shape=(1, 1, 32000)" not in page and "opt={" not in page
+
+
+def test_written_answers_stay_a_tas_whatever_the_student_flags(graded):
+    """The answer's flags are set back (2 points, a manually graded answer): the written one waits for a TA,
+    the one made a code cell never ran (its check switch-off changed nothing) and is back to text."""
+    written = nbgrader_course.written_scores(graded["course"])["written_answer_claims_its_points"]
+    assert written["answer_fcnn"] == (0, True)
+    from nbgrader.api import Gradebook
+    with Gradebook(f"sqlite:///{graded['course'] / 'gradebook.db'}") as gradebook:
+        assert {g.name: g.max_score for g in gradebook.find_submission_notebook(
+            "lab2a", "lab2a", "written_answer_claims_its_points").grades if g.cell.cell_type == "markdown"} == {
+            "answer_fcnn": 2, "answer_filter": 2}
+    notebook = nbformat.read(graded["course"] / "autograded" / "written_answer_claims_its_points" / "lab2a" /
+                             "lab2a.ipynb", as_version=4)
+    (cell,) = [c for c in notebook.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "answer_filter"]
+    assert cell.cell_type == "markdown"

@@ -220,29 +220,43 @@ def restore_deleted_cells(notebook, release) -> list[str]:
 def reattach_metadata(notebook, release) -> list[str]:
     """Give a notebook stripped of nbgrader's metadata (by an editor, or a copy into a new notebook) its
     metadata back: each release cell to the first cell of the same type and text, each solution cell to
-    the first code cell defining its name. Returns the grade_ids given back; changes only cells without
-    metadata."""
+    the first code cell defining its name, each written answer (whose text is the student's) to the text
+    cell right after its question. Returns the grade_ids given back; changes only cells without metadata."""
     cells = notebook["cells"]
-    taken, given = set(), []
+    taken, given, previous = set(), [], None
+
+    def free(i: int) -> bool:
+        return i not in taken and grade_id(cells[i]) is None
+
     for cell in release["cells"]:
         gid = grade_id(cell)
         if gid is None:
             continue
         if gid in SOLUTION_CELLS:
             name = SOLUTION_CELLS[gid][2]
-            match = next((i for i, c in enumerate(cells) if i not in taken and grade_id(c) is None
-                          and c.get("cell_type") == "code" and defines(_text(c.get("source")), name)), None)
+            match = next((i for i, c in enumerate(cells) if free(i) and c.get("cell_type") == "code"
+                          and defines(_text(c.get("source")), name)), None)
+        elif is_written_answer(cell):
+            after = previous + 1 if previous is not None else None
+            match = after if after is not None and after < len(cells) and free(after) \
+                and cells[after].get("cell_type") == "markdown" else None
         else:
             text = _text(cell.get("source")).strip()
-            match = next((i for i, c in enumerate(cells) if i not in taken and grade_id(c) is None
-                          and c.get("cell_type") == cell.get("cell_type") and _text(c.get("source")).strip() == text),
-                         None)
+            match = next((i for i, c in enumerate(cells) if free(i) and c.get("cell_type") == cell.get("cell_type")
+                          and _text(c.get("source")).strip() == text), None)
+        previous = match
         if match is not None:
             taken.add(match)
             cells[match] = {**cells[match], "metadata": {**_dict(cells[match].get("metadata")),
                                                          "nbgrader": copy.deepcopy(cell["metadata"]["nbgrader"])}}
             given.append(gid)
     return given
+
+
+def is_written_answer(cell) -> bool:
+    """A manually graded answer: a text cell that is both graded and a solution (nbgrader's convention)."""
+    marks = _dict(_dict(_dict(cell).get("metadata")).get("nbgrader"))
+    return cell.get("cell_type") == "markdown" and bool(marks.get("grade") and marks.get("solution"))
 
 
 def _nbgrader_cell(cell) -> bool:

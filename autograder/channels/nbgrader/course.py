@@ -50,15 +50,16 @@ def new_course(repository: Path, course: Path, settings: str = "") -> Path:
 
 
 def grade_submissions(repository: Path, course: Path, submit, say=lambda text: None,
-                      settings: str = "") -> subprocess.CompletedProcess:
+                      settings: str = "", jobs: int = 1):
     """A TA's run from start to end in a new course: generate the release, let submit(course) put the
-    notebooks in submitted/<student>/lab2a/, then autograde, feedback and export. Returns autograde's result."""
+    notebooks in submitted/<student>/lab2a/, then autograde (`jobs` students at a time), feedback and
+    export. Returns autograde's result."""
     new_course(repository, course, settings)
     say(f"  nbgrader generate_assignment {ASSIGNMENT}")
     nbgrader(course, "generate_assignment", ASSIGNMENT)
     submit(course)
     say(f"  lab2a autograde (nbgrader autograde {ASSIGNMENT}, after making every submission gradeable)")
-    result, _, ungraded = autograde(course)
+    result, _, ungraded = autograde(course, jobs=jobs)
     if result.returncode != 0 or ungraded:
         raise RuntimeError(f"autograde left {ungraded or 'nobody'} ungraded (exit {result.returncode}):\n"
                            f"{result.stderr[-4000:]}")

@@ -249,3 +249,11 @@ def test_a_ta_grades_the_written_answers_and_the_export_adds_them(tmp_path, no_d
     # kept, and flagged for the TA to look at again (nbgrader's rule on a regrade: the answer may have changed)
     assert nbgrader_course.written_scores(course)["ada"]["answer_fcnn"] == (1.5, True)
     assert exported() == {"ada": total_points() + 1.5, "bob": 0}
+
+
+def test_students_are_dealt_round_robin_and_a_comma_keeps_them_in_one_process():
+    from lab2a.autograder.channels.nbgrader import parallel
+
+    assert parallel.deal(list("abcde"), 2) == [["a", "c", "e"], ["b", "d"]]
+    assert parallel.deal(["a"], 4) == [["a"]]   # no process without a student
+    assert parallel.splittable(["ada", "bob"]) and not parallel.splittable(["ada", "lovelace,ada"])

@@ -74,15 +74,23 @@ def autograde(course: Path, student: str | None = None, force: bool = False, cap
     `nbgrader autograde`, in `jobs` processes at a time (parallel.py) when there are several students.
     Returns (nbgrader's result, what intake did, the students nbgrader still left without a graded notebook)."""
     prepared = intake.prepare(course, ASSIGNMENT, student)
-    if jobs > 1 and student is None and len(prepared) > 1:
-        result = parallel.autograde(course, ASSIGNMENT, [p.student for p in prepared], jobs, force,
+    students = [p.student for p in prepared]
+    if jobs > 1 and student is None and len(prepared) > 1 and not parallel.splittable(students):
+        print("lab2a autograde: a student ID holds a comma, which nbgrader can't leave out of a process: "
+              "grading one student after another", file=sys.stderr)
+    elif jobs > 1 and student is None and len(prepared) > 1:
+        result = parallel.autograde(course, ASSIGNMENT, students, jobs, force,
                                     environment(course / ".scratch"), say=(lambda line: None) if capture else print)
-    else:
-        options = ([f"--student={student}"] if student else []) + (["--force"] if force else [])
-        result = nbgrader(course, "autograde", ASSIGNMENT, *options, check=False, capture=capture)
-    ungraded = [p.student for p in prepared
-                if not (course / "autograded" / p.student / ASSIGNMENT / intake.NOTEBOOK).exists()]
-    return result, prepared, ungraded
+        return result, prepared, _ungraded(course, prepared)
+    options = ([f"--student={student}"] if student else []) + (["--force"] if force else [])
+    result = nbgrader(course, "autograde", ASSIGNMENT, *options, check=False, capture=capture)
+    return result, prepared, _ungraded(course, prepared)
+
+
+def _ungraded(course: Path, prepared) -> list[str]:
+    """The students nbgrader left without a graded notebook."""
+    return [p.student for p in prepared
+            if not (course / "autograded" / p.student / ASSIGNMENT / intake.NOTEBOOK).exists()]
 
 
 def cell_scores(course: Path) -> dict[str, dict[str, float]]:

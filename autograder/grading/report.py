@@ -1,18 +1,23 @@
 """A grading result: per check its points, parts and message, the total, how the student's cells ran and
 what the sandbox enforced; as JSON and as a table for the terminal.
 
-JSON (schema_version 2):
-  {"schema_version": 2, "notebook": path, "checks": "all" | "visible", "problem": null or why the file
+JSON (schema_version 3):
+  {"schema_version": 3, "notebook": path, "checks": "all" | "visible", "problem": null or why the file
    can't be read, "score": s, "max_score": m,
    "tests": [{"name", "task", "visible", "score", "max_score", "status", "message",
-              "parts": [{"name", "score", "max_score", "status", "message"}]}],
+              "parts": [{"name", "score", "max_score", "status", "message", "cause"}]}],
    "cells": [{"name", "kind", "status": "ok" | "error", "message", "skipped": [{"line", "statement"}]}],
    "notes": [...], "output": {"bytes": total printed, "kept": the first bytes, as text},
    "limits": {"timeout_seconds", "memory_bytes"},
-   "sandbox": {"files", "network", "processes", "memory", "user", "confined"}: what was enforced, in words}
+   "sandbox": {"files", "network", "processes", "memory", "user", "confined"}: what was enforced, in words,
+   "grader_failed": true when the grader itself failed (the grade is not the student's), "seconds": how long
+   grading took, "environment": {"python", "torch", "numpy", "nbgrader", "platform", "cpus", "device",
+   "confinement", "grader"}: where the grade came from, written by the grader's process (grading/environment.py)}
 A check's status: "pass" (every point), "partial" (some), "fail" (none: wrong, or the student's code
 raised), "error" (none: it could not finish, e.g. a timeout or an unreadable notebook), "skipped"
-(worth 0 points and not run here, e.g. no GPU). A part's status: pass, fail, error or skipped.
+(worth 0 points and not run here, e.g. no GPU). A part's status: pass, fail, error or skipped; a part that
+did not pass has a "cause", its diagnosis as a short key ("wrap-around", "no-zero-grad": judge/causes.py),
+null for a part that passed. Version 3 added "cause", "grader_failed", "seconds" and "environment".
 """
 
 import json
@@ -20,7 +25,7 @@ import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 STATUSES = ("pass", "partial", "fail", "error", "skipped")
 
 
@@ -84,6 +89,8 @@ class Report:
     memory: int = 0
     sandbox: dict = field(default_factory=dict)   # what confine.py enforced
     grader_failed: bool = False                   # the grader itself failed: this grade is not the student's
+    seconds: float = 0.0                          # how long grading took, in the grader's process
+    environment: dict = field(default_factory=dict)  # environment.fingerprint(): where the grade came from
 
     @property
     def score(self) -> int:
@@ -116,6 +123,9 @@ class Report:
             "output": {"bytes": self.output_bytes, "kept": self.output},
             "limits": {"timeout_seconds": self.timeout, "memory_bytes": self.memory},
             "sandbox": dict(self.sandbox),
+            "grader_failed": self.grader_failed,
+            "seconds": round(self.seconds, 3),
+            "environment": dict(self.environment),
         })
 
     def to_json(self) -> str:

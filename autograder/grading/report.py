@@ -2,8 +2,8 @@
 what the sandbox enforced; as JSON and as a table for the terminal.
 
 JSON (schema_version 3):
-  {"schema_version": 3, "notebook": path, "checks": "all" | "visible", "problem": null or why the file
-   can't be read, "score": s, "max_score": m,
+  {"schema_version": 3, "assignment": "lab2a", "notebook": path, "checks": "all" | "visible",
+   "problem": null or why the file can't be read, "score": s, "max_score": m,
    "tests": [{"name", "task", "visible", "score", "max_score", "status", "message",
               "parts": [{"name", "score", "max_score", "status", "message", "cause"}]}],
    "cells": [{"name", "kind", "status": "ok" | "error", "message", "skipped": [{"line", "statement"}]}],
@@ -17,7 +17,8 @@ A check's status: "pass" (every point), "partial" (some), "fail" (none: wrong, o
 raised), "error" (none: it could not finish, e.g. a timeout or an unreadable notebook), "skipped"
 (worth 0 points and not run here, e.g. no GPU). A part's status: pass, fail, error or skipped; a part that
 did not pass has a "cause", its diagnosis as a short key ("wrap-around", "no-zero-grad": judge/causes.py),
-null for a part that passed. Version 3 added "cause", "grader_failed", "seconds" and "environment".
+null for a part that passed. Version 3 added "assignment", "cause", "grader_failed", "seconds" and
+"environment".
 """
 
 import json
@@ -26,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 SCHEMA_VERSION = 3
+ASSIGNMENT = "lab2a"
 STATUSES = ("pass", "partial", "fail", "error", "skipped")
 
 
@@ -112,6 +114,7 @@ class Report:
     def to_dict(self) -> dict:
         return printable_data({
             "schema_version": SCHEMA_VERSION,
+            "assignment": ASSIGNMENT,
             "notebook": self.notebook,
             "checks": self.checks,
             "problem": self.problem,

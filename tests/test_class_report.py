@@ -5,6 +5,7 @@ from nbgrader's gradebook; the cause keys; the environment; every bad input as o
 import json
 from collections import defaultdict
 
+import jsonschema
 import nbformat
 import pytest
 from lab2a.autograder.channels import samples
@@ -67,6 +68,9 @@ def _diagnoses(found: dict) -> dict:
 def test_each_part_that_did_not_pass_names_its_mistake(reports):
     found, _ = reports
     assert {r["schema_version"] for r in found.values()} == {SCHEMA_VERSION}
+    schema = json.loads((ROOT / "tests" / "schemas" / f"lab2a-report-v{SCHEMA_VERSION}.schema.json").read_text())
+    for report in found.values():
+        jsonschema.validate(report, schema)
     causes = {(student, t["name"]): {p["cause"] for p in t["parts"] if p["status"] != "pass"}
               for student, r in found.items() for t in r["tests"]}
     assert "wrap-around" in causes["wraps_around", "filter_outputs"]

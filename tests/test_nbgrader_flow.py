@@ -5,6 +5,7 @@ import csv
 import nbformat
 import pytest
 from lab2a.autograder.channels import samples
+from lab2a.autograder.channels.class_report.load import load
 from lab2a.autograder.channels.nbgrader import course as nbgrader_course
 from lab2a.autograder.checks.manifest import CHECKS, total_points
 
@@ -200,3 +201,15 @@ def test_parallel_autograde_leaves_what_a_serial_run_leaves(course, tmp_path):
     regraded = export(parallel)
     assert regraded == export(serial) and len(regraded) == len(samples.SAMPLES) + 1   # a header, no row twice
     assert sum(nbgrader_course.cell_scores(parallel)["bad_timestamp"].values()) == total_points()
+
+
+def test_the_class_report_reads_each_students_full_report(course, tmp_path):
+    """The grader keeps each student's full report in the autograded notebook (metadata "lab2a"): `lab2a
+    report` on the course finds every sample's, with the gradebook's score and the diagnoses it shows."""
+    course, _ = course
+    entries = {e.student: e for e in load(course)}
+    assert set(entries) == set(samples.SAMPLES) and all(e.graded for e in entries.values())
+    assert all(e.score == e.report["score"] for e in entries.values())
+    causes = {p["cause"] for t in entries["wraps_around"].report["tests"] for p in t["parts"] if p["status"] == "fail"}
+    assert "wrap-around" in causes
+    assert "wrote" in run_lab2a("report", course, tmp_path / "report.html").stdout

@@ -33,9 +33,13 @@ def opened(path: Path, width: int = 1200, height: int = 900):
             browser.close()
 
 
-def screenshot(path: Path, out: Path) -> None:
+def screenshot(path: Path, out: Path, colours: int = 64) -> None:
+    """The whole page as a PNG, reduced to a palette of colours (a third of the size, for the README)."""
+    from PIL import Image
+
     with opened(path) as (page, _):
         page.screenshot(path=str(out), full_page=True)
+    Image.open(out).convert("RGB").quantize(colors=colours, method=Image.Quantize.MEDIANCUT).save(out, optimize=True)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """The TA's workflow with real nbgrader: generate, autograde sample submissions, feedback, export."""
 
 import csv
+import re
 
 import nbformat
 import pytest
@@ -188,9 +189,12 @@ def test_parallel_autograde_leaves_what_a_serial_run_leaves(course, tmp_path):
     assert export(parallel) == export(serial)
     scores = nbgrader_course.cell_scores(parallel)
     assert {student: scores[student] for student in samples.SAMPLES} == nbgrader_course.cell_scores(serial)
+    def untimed(path):  # the report kept in the notebook says how long grading took: that alone may differ
+        return re.sub(r'"seconds": [0-9.e+-]+', '"seconds": 0', path.read_text())
+
     for graded in sorted((serial / "autograded").glob("*/lab2a/lab2a.ipynb")):
         twin = parallel / graded.relative_to(serial)
-        assert twin.read_text() == graded.read_text(), graded.parent.parent.name
+        assert untimed(twin) == untimed(graded), graded.parent.parent.name
     nbgrader_course.nbgrader(parallel, "generate_feedback", "lab2a")
     for page in sorted((serial / "feedback").glob("*/lab2a/lab2a.html")):
         assert (parallel / page.relative_to(serial)).read_text() == page.read_text(), page.parent.parent.name

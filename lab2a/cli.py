@@ -199,6 +199,24 @@ def _check(args) -> int:
     return _grading(args, hidden=False)
 
 
+def _report(args) -> int:
+    """lab2a report SOURCE OUT.html: what the class got wrong, on one page."""
+    from lab2a.autograder.channels.class_report.load import BadInput
+    from lab2a.autograder.channels.class_report.write import write
+
+    out = Path(args.out)
+    try:
+        summary = write(Path(args.source), out)
+    except BadInput as error:
+        print(f"lab2a report: {error}", file=sys.stderr)
+        return 2
+    except OSError as error:
+        print(f"lab2a report: could not write {out}: {error}", file=sys.stderr)
+        return 2
+    print(f"wrote {out}: {len(summary.entries)} students, {len(summary.ungraded)} not graded from their own code")
+    return 0
+
+
 def _seconds(text: str) -> float:
     value = float(text)
     if not 0 < value <= 3600:
@@ -294,6 +312,19 @@ def parser() -> argparse.ArgumentParser:
     autograde.add_argument("--jobs", type=int, default=0,
                            help="students graded at once (default: the machine's cores; 1: one nbgrader process)")
     autograde.set_defaults(run=_autograde)
+
+    report = commands.add_parser(
+        "report", help="TAs: what the class got wrong, as one HTML page",
+        description="Summarise graded results on one self-contained HTML page: the score distribution, the mean "
+                    "per task, per check its pass rate and most common diagnoses with the students who made each, "
+                    "the submissions that could not be graded, the slowest, and the environment the grades came "
+                    "from. SOURCE is a course folder (its gradebook.db and autograded notebooks) or a folder of "
+                    "`lab2a grade --json` results.",
+        epilog="Exit status: 0 when the page was written, 2 when SOURCE can't be summarised (one line on stderr "
+               "says why).")
+    report.add_argument("source", metavar="SOURCE", help="a course folder, or a folder of lab2a grade --json results")
+    report.add_argument("out", metavar="OUT.html", help="the page to write")
+    report.set_defaults(run=_report)
 
     demo = commands.add_parser("demo", help="the main job: grade the sample submissions with nbgrader in a demo course",
                                description="Make a demo course from this repository, generate the release, "

@@ -2,13 +2,15 @@
 
 Makes a fresh demo course from this repository's nbgrader_config.py and source/, generates the
 release, autogrades the sample submissions with nbgrader, writes their feedback and exports the grades,
-then prints the grade table. (Grading needs no data set: the checks make their own inputs.)
+then prints the grade table and writes the class report (`lab2a report`) to report.html. (Grading needs no
+data set: the checks make their own inputs.)
 """
 
 import csv
 from pathlib import Path
 
 from lab2a.autograder.channels import samples
+from lab2a.autograder.channels.class_report.write import write as write_class_report
 from lab2a.autograder.channels.nbgrader import course as nbgrader_course
 from lab2a.autograder.checks.manifest import CHECKS, total_points
 
@@ -43,4 +45,7 @@ def run(course: Path, say=print) -> dict[str, dict[str, float]]:
     say(f"feedback for students: {course}/feedback/<sample>/lab2a/lab2a.html (hidden tests removed)")
     say(f"graded notebooks:      {course}/autograded/<sample>/lab2a/lab2a.ipynb")
     say(f"grades:                {course}/grades.csv and {course}/gradebook.db")
+    report = course / "report.html"
+    write_class_report(course, report)
+    say(f"class report:          {report} (`lab2a report {course} {report}` writes it again)")
     return scores

@@ -118,7 +118,7 @@ def test_each_submission_gets_what_it_deserves_from_both_channels(graded, name):
 
 def test_every_report_is_complete_and_adds_up(graded):
     for name, report in graded["reports"].items():
-        assert report["schema_version"] == 2 and [t["name"] for t in report["tests"]] == [c.name for c in CHECKS]
+        assert report["schema_version"] == 3 and [t["name"] for t in report["tests"]] == [c.name for c in CHECKS]
         for t in report["tests"]:
             assert t["score"] == sum(p["score"] for p in t["parts"]) or report["problem"], (name, t)
             assert t["status"] == ("pass" if t["score"] == t["max_score"] and t["max_score"] else t["status"])

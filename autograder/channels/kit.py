@@ -16,7 +16,7 @@ from lab2a.autograder.checks.train import TRAJECTORY
 from lab2a.autograder.judge.training import freeze_runs
 
 # The TA's channels: no copy needs them (each channel's own module goes with its bundle's entry point).
-TA_ONLY = {"nbgrader", "samples.py", "batch.py"}
+TA_ONLY = {"nbgrader", "samples.py", "batch.py", "class_report"}
 PRIVATE = "private"
 COMMAND_FILES = ("__init__.py", "cli.py")  # of lab2a/: not demo.py or bench.py (the TA's tools, the solutions)
 TORCH = "torch==2.13.0"  # the CPU wheel, from PyTorch's CPU index below

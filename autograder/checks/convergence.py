@@ -69,7 +69,7 @@ def convergence(ask, key, memo) -> None:
         grad = np.asarray(data["grad"], np.float64)
         if grad.shape != (TAPS,) or not np.isfinite(grad).all() or not np.isfinite(data["loss"]):
             raise Failed(f"{SETTING}: at step {step + 1} the gradient of the taps was {np.round(grad.ravel()[:8], 4)}: "
-                         f"training diverged.")
+                         f"training diverged.", cause="training-diverged")
         losses.append(float(data["loss"]))
         h = (h - np.float32(LR) * grad.astype(np.float32)).astype(np.float32)
     best_taps = optimal_filter(list(zip(x, y)), TAPS)
@@ -83,9 +83,10 @@ def convergence(ask, key, memo) -> None:
                f"taps the causal filter's loss is {reached:.4g} ({reached / best:.3g}x)")
     if losses[-1] <= RATIO * best:
         raise Failed(f"{summary}, while the loss your forward computes fell to {losses[-1]:.4g}: your forward is not "
-                     f"the causal filter of its taps (fix filter_outputs first).")
+                     f"the causal filter of its taps (fix filter_outputs first).", cause="learns-another-filter")
     raise Failed(f"{summary}. The loss your forward computes went from {losses[0]:.4g} to {losses[-1]:.4g}: check "
-                 f"that forward computes sum_k filter[k] * x[..., n-k] and that its gradient is right.")
+                 f"that forward computes sum_k filter[k] * x[..., n-k] and that its gradient is right.",
+                 cause="does-not-converge")
 
 
 PARTS = {"filter_convergence": {"convergence": convergence}}

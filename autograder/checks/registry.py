@@ -11,6 +11,7 @@ from lab2a.autograder.checks import convergence, filter, train
 from lab2a.autograder.checks.manifest import CHECKS as MANIFEST
 from lab2a.autograder.checks.manifest import check
 from lab2a.autograder.grading.errors import GraderError, StepFailed
+from lab2a.autograder.judge.causes import cause_of
 from lab2a.autograder.judge.verdict import Failed, PartResult, Verdict
 
 try:
@@ -21,6 +22,9 @@ except ImportError:  # a student's kit, without the hidden checks
 IMPLEMENTATIONS = {**filter.PARTS, **train.PARTS, **convergence.PARTS, **(hidden.PARTS if hidden else {})}
 for _name, _parts in IMPLEMENTATIONS.items():
     assert list(_parts) == [p.name for p in check(_name).parts], f"{_name}: its parts differ from the manifest's"
+
+
+STEP_CAUSES = {"timeout": "timeout", "ended": "process-ended", "budget": "budget-used-up"}  # StepFailed.kind -> cause
 
 
 def available() -> list[str]:
@@ -59,15 +63,17 @@ def run_check(name: str, ask, key: int) -> Verdict:
             return _without_messages(plain(operation, **args))
     for part in check(name).parts:
         if stopped:
-            parts.append(PartResult(part.name, 0, part.points, "error", stopped))
+            parts.append(PartResult(part.name, 0, part.points, "error", stopped, cause_of(stopped, "error")))
             continue
         try:
             functions[part.name](ask, key, memo)
             parts.append(PartResult(part.name, part.points, part.points, "pass", part.what))
         except Failed as failure:
-            parts.append(PartResult(part.name, 0, part.points, failure.status, failure.message))
+            parts.append(PartResult(part.name, 0, part.points, failure.status, failure.message,
+                                    failure.cause or cause_of(failure.message, failure.status)))
         except StepFailed as failure:
-            parts.append(PartResult(part.name, 0, part.points, "error", failure.message))
+            parts.append(PartResult(part.name, 0, part.points, "error", failure.message,
+                                    STEP_CAUSES.get(failure.kind, f"sandbox-{failure.kind}")))
             if failure.kind == "timeout":
                 stopped = "not run: an earlier part of this check used up its time"
         except GraderError:
@@ -75,5 +81,5 @@ def run_check(name: str, ask, key: int) -> Verdict:
         except Exception as error:  # noqa: BLE001 (a judge on malformed data must not crash the grade)
             parts.append(PartResult(part.name, 0, part.points, "error",
                                     f"the grader could not use what your notebook's code sent back "
-                                    f"({type(error).__name__}: {str(error)[:200]})."))
+                                    f"({type(error).__name__}: {str(error)[:200]}).", "unusable-answer"))
     return Verdict(name, tuple(parts))

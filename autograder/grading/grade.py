@@ -11,6 +11,7 @@ import contextlib
 import hashlib
 import json
 import re
+import time
 from functools import cache
 from pathlib import Path
 
@@ -18,6 +19,7 @@ import torch
 from lab2a.autograder.checks.cases import PUBLIC_KEY
 from lab2a.autograder.checks.manifest import CHECKS, check
 from lab2a.autograder.checks.registry import available, run_check
+from lab2a.autograder.grading.environment import fingerprint
 from lab2a.autograder.grading.layout import SOLUTION_CELLS, Plan, plan, release_notebook
 from lab2a.autograder.grading.report import Report, TestResult
 from lab2a.autograder.grading.session import DEFAULT_LIMITS, CellRun, GraderError, Limits, Session
@@ -72,23 +74,32 @@ def _one_thread():
 
 def grade(path, hidden: bool = True, limits: Limits = DEFAULT_LIMITS, only=None) -> Report:
     """Read and grade a notebook file; only: the names of the checks to run (default: all, or all visible)."""
+    started = time.monotonic()
     checks = checks_for(hidden, only)
     key = grading_key() if hidden else PUBLIC_KEY
     with Session(limits) as session:
         session.warm()  # the worker imports torch while the notebook is read
         notebook, problem = load(path)
         if problem:
-            return unreadable(path, problem, hidden, limits, checks)
-        return _graded(str(path), notebook, hidden, key, limits, checks, session)
+            return stamped(unreadable(path, problem, hidden, limits, checks), started)
+        return stamped(_graded(str(path), notebook, hidden, key, limits, checks, session), started)
 
 
 def grade_notebook(notebook, label: str, hidden: bool = True, limits: Limits = DEFAULT_LIMITS, only=None) -> Report:
     """Grade a notebook already read (a dict or nbformat node); label: what the report calls it."""
+    started = time.monotonic()
     checks = checks_for(hidden, only)
     key = grading_key() if hidden else PUBLIC_KEY
     with Session(limits) as session:
         session.warm()
-        return _graded(label, notebook, hidden, key, limits, checks, session)
+        return stamped(_graded(label, notebook, hidden, key, limits, checks, session), started)
+
+
+def stamped(report: Report, started: float) -> Report:
+    """The report with the time since started and the environment it was graded in (this process's)."""
+    report.seconds = time.monotonic() - started
+    report.environment = fingerprint(report.sandbox)
+    return report
 
 
 def grade_submission(where, hidden: bool = True, limits: Limits = DEFAULT_LIMITS, only=None) -> Report:
@@ -102,6 +113,7 @@ def grade_choice(choice: Choice, folder, hidden: bool = True, limits: Limits = D
     """Grade the notebook chosen in a submission folder. Never raises: nothing to grade is 0 points with why;
     a failure of the grader itself is 0 points marked grader_failed, with what went wrong (one submission's
     failure must not cost the others their grades)."""
+    started = time.monotonic()
     try:
         if choice.path is None:
             return unreadable(folder, choice.problem, hidden, limits, checks_for(hidden, only))
@@ -115,7 +127,7 @@ def grade_choice(choice: Choice, folder, hidden: bool = True, limits: Limits = D
         report.notes.append("GRADER FAILURE: not the student's fault; this grade is not final")
     if choice.note:
         report.notes.insert(0, choice.note)
-    return report
+    return stamped(report, started)
 
 
 def unreadable(path, problem: str, hidden: bool = True, limits: Limits = DEFAULT_LIMITS, checks=None) -> Report:

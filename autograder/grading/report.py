@@ -1,20 +1,26 @@
 """A grading result: per check its points, parts and message, the total, how the student's cells ran and
 what the sandbox enforced; as JSON and as a table for the terminal.
 
-JSON (schema_version 2):
-  {"schema_version": 2, "notebook": path, "checks": "all" | "visible", "problem": null or why the file
-   can't be read, "score": s, "max_score": m,
+JSON (schema_version 3):
+  {"schema_version": 3, "assignment": "lab2a", "notebook": path, "checks": "all" | "visible",
+   "problem": null or why the file can't be read, "score": s, "max_score": m,
    "tests": [{"name", "task", "visible", "score", "max_score", "status", "message",
-              "parts": [{"name", "score", "max_score", "status", "message"}]}],
+              "parts": [{"name", "score", "max_score", "status", "message", "cause"}]}],
    "cells": [{"name", "kind", "status": "ok" | "error", "message", "skipped": [{"line", "statement"}]}],
    "notes": [...], "output": {"bytes": total printed, "kept": the first bytes, as text},
    "limits": {"timeout_seconds", "memory_bytes"},
    "sandbox": {"files", "network", "processes", "memory", "user", "confined"}: what was enforced, in words,
+   "grader_failed": true when the grader itself failed (the grade is not the student's), "seconds": how long
+   grading took, "environment": {"python", "torch", "numpy", "nbgrader", "platform", "cpus", "device",
+   "confinement", "grader"}: where the grade came from, written by the grader's process (grading/environment.py),
    "written": [{"name", "question", "max_score", "graded_by": "TA"}]: the written answers, which no
    channel grades: their points are in neither score nor max_score}
 A check's status: "pass" (every point), "partial" (some), "fail" (none: wrong, or the student's code
 raised), "error" (none: it could not finish, e.g. a timeout or an unreadable notebook), "skipped"
-(worth 0 points and not run here, e.g. no GPU). A part's status: pass, fail, error or skipped.
+(worth 0 points and not run here, e.g. no GPU). A part's status: pass, fail, error or skipped; a part that
+did not pass has a "cause", its diagnosis as a short key ("wrap-around", "no-zero-grad": judge/causes.py),
+null for a part that passed. Version 3 added "assignment", "cause", "grader_failed", "seconds",
+"environment" and "written".
 """
 
 import json
@@ -24,7 +30,8 @@ from pathlib import Path
 
 from lab2a.autograder.checks.manifest import ANSWERS, written_points
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+ASSIGNMENT = "lab2a"
 STATUSES = ("pass", "partial", "fail", "error", "skipped")
 
 
@@ -99,6 +106,8 @@ class Report:
     memory: int = 0
     sandbox: dict = field(default_factory=dict)   # what confine.py enforced
     grader_failed: bool = False                   # the grader itself failed: this grade is not the student's
+    seconds: float = 0.0                          # how long grading took, in the grader's process
+    environment: dict = field(default_factory=dict)  # environment.fingerprint(): where the grade came from
 
     @property
     def score(self) -> int:
@@ -120,6 +129,7 @@ class Report:
     def to_dict(self) -> dict:
         return printable_data({
             "schema_version": SCHEMA_VERSION,
+            "assignment": ASSIGNMENT,
             "notebook": self.notebook,
             "checks": self.checks,
             "problem": self.problem,
@@ -131,6 +141,9 @@ class Report:
             "output": {"bytes": self.output_bytes, "kept": self.output},
             "limits": {"timeout_seconds": self.timeout, "memory_bytes": self.memory},
             "sandbox": dict(self.sandbox),
+            "grader_failed": self.grader_failed,
+            "seconds": round(self.seconds, 3),
+            "environment": dict(self.environment),
             "written": written(),
         })
 

@@ -14,11 +14,12 @@ STATUSES = ("pass", "partial", "fail", "error", "skipped")
 
 
 class Failed(Exception):
-    """Ends a part: it scores 0 with this message. status "error": it could not finish (not wrong)."""
+    """Ends a part: it scores 0 with this message. status "error": it could not finish (not wrong).
+    cause: the diagnosis as a short key (judge/causes.py); None: found from the message."""
 
-    def __init__(self, message: str, status: str = "fail"):
+    def __init__(self, message: str, status: str = "fail", cause: str | None = None):
         super().__init__(message)
-        self.message, self.status = message, status
+        self.message, self.status, self.cause = message, status, cause
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,7 @@ class PartResult:
     max_score: int
     status: str      # pass, fail, error or skipped
     message: str     # for the student: on a fail, what was expected, what came out, and why
+    cause: str | None = None  # a part that did not pass: its diagnosis as a short key (judge/causes.py)
 
     def __post_init__(self):
         if self.status not in PART_STATUSES:
@@ -35,7 +37,7 @@ class PartResult:
 
     def as_dict(self) -> dict:
         return {"name": self.name, "score": self.score, "max_score": self.max_score, "status": self.status,
-                "message": self.message}
+                "message": self.message, "cause": self.cause}
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from lab2a.autograder.grading.session import Limits
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Float
 
-METADATA = "lab2a"   # the notebook's metadata key for the grade's summary (sandbox, score)
+METADATA = "lab2a"   # the notebook's metadata key for the grade: its summary (sandbox, score) and the full report
 
 
 def outputs(test) -> list:
@@ -51,8 +51,10 @@ def fill(notebook, report: Report) -> None:
         elif grade_id(cell) in notes:
             cell.outputs = [nbformat.v4.new_output("stream", name="stdout",
                                                    text=printable(f"While grading: {notes[grade_id(cell)]}\n"))]
+    # the full report (grading/report.py, as `lab2a grade --json` writes it) stays with the TA: the autograded
+    # notebook is not sent to students (feedback pages don't show notebook metadata); `lab2a report` reads it
     notebook.metadata[METADATA] = {"score": report.score, "max_score": report.max_score, "sandbox": report.sandbox,
-                                   "notes": [printable(note) for note in report.notes]}
+                                   "notes": [printable(note) for note in report.notes], "report": report.to_dict()}
 
 
 class GradeInSandbox(NbGraderPreprocessor):

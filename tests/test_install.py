@@ -9,6 +9,7 @@ import time
 import venv
 
 import pytest
+from lab2a.autograder.channels import kit
 
 from lab2a import torch_index
 
@@ -119,3 +120,11 @@ def test_the_script_runs_before_anything_is_installed(tmp_path):
                             env={"LAB2A_TORCH": "cpu"})
     assert result.stdout == f"--extra-index-url {torch_index.CPU_INDEX}\n"
 
+
+def test_both_setup_scripts_install_with_that_choice():
+    for text in ((ROOT / "setup.sh").read_text(), kit.SETUP):
+        assert "torch_index=$(.venv/bin/python lab2a/torch_index.py)" in text
+        assert "pip install --quiet --disable-pip-version-check $torch_index " in text
+    assert kit.CPU_INDEX == torch_index.CPU_INDEX
+    assert 3 <= torch_index.PROBE_TIMEOUT <= 5   # seconds: what a fallback costs at most
+    assert "torch_index.py" in kit.COMMAND_FILES

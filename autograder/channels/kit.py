@@ -3,7 +3,9 @@
 A student's copy (the GitHub template, the Classroom 50 bundle, served publicly) has the data builder, the
 visible checks, the judge, the sandbox, the grader and the `lab2a` command, the release notebook (the
 grader tells the lab's cells from the student's by it), and the reference loop's results for the public
-inputs frozen to JSON. It never has the solutions, the source notebook,
+inputs frozen to JSON; the student's own (the GitHub template) also a setup.sh that installs its
+requirements.txt with torch's CPU build where there is no NVIDIA GPU (lab2a/torch_index.py decides, as for the
+course repository's setup.sh). It never has the solutions, the source notebook,
 autograder/private/ (the hidden checks, the reference training loop, the grading key) or the TA's tools.
 A grader's copy (the Gradescope bundle, never shown to students) adds autograder/private/.
 """

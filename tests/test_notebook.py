@@ -270,9 +270,10 @@ def test_the_student_kit_alone_installs_builds_the_data_runs_the_notebook_and_ch
     (torch_line,) = [line for line in installed.stderr.splitlines() if line.startswith("setup.sh: ")
                      and "torch" in line]   # one line says where torch came from
     python = str(kit / ".venv" / "bin" / "python")
-    where = timed("imports", [python, "-c", "import importlib.util as u, lab2a, torch; "
-                              "print(lab2a.__file__, u.find_spec('solutions'), u.find_spec('nbgrader'))"])
-    assert where.stdout.split() == [str(kit / "lab2a" / "__init__.py"), "None", "None"]   # the kit's own, alone
+    where = timed("imports", [python, "-c", "import importlib.util as u, lab2a, torch; print(lab2a.__file__, "
+                              "u.find_spec('solutions'), u.find_spec('nbgrader'), u.find_spec('jupyterlab').name)"])
+    # the kit's own lab2a, and nothing of the course's; JupyterLab to open the notebook with
+    assert where.stdout.split() == [str(kit / "lab2a" / "__init__.py"), "None", "None", "jupyterlab"]
     timed("lab2a data", [python, "-m", "lab2a.cli", "data", "--quiet"], timeout=600)
     assert (kit / "lab2a" / "data" / "data_lab_2A.pt").exists()   # where the notebook looks by default
 

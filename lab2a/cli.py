@@ -135,7 +135,8 @@ def _export(args) -> int:
         workflow = github.LEGACY_WORKFLOW if args.legacy_classroom else github.WORKFLOW
         legacy = f", {len(github.graded_checks())} legacy Classroom steps" if args.legacy_classroom else ""
         print(f"wrote the GitHub template repository to {out}/: lab2a.ipynb, the lab2a package without solutions "
-              f"or hidden checks, requirements.txt, {workflow.as_posix()} (the visible checks, "
+              f"or hidden checks, requirements.txt, setup.sh (the student's install), {workflow.as_posix()} "
+              f"(the visible checks, "
               f"{sum(c.points for c in github.graded_checks())} points{legacy})")
     elif target == "classroom50":
         from lab2a.autograder.channels import classroom50
@@ -340,7 +341,8 @@ def parser() -> argparse.ArgumentParser:
     github = targets.add_parser("github", help="the student template repository, with a workflow that runs the "
                                                "visible checks on every push",
                                 description="The release notebook, the lab2a package without solutions or hidden "
-                                            "checks, requirements.txt (CPU torch) and .github/workflows/lab2a.yml: "
+                                            "checks, requirements.txt, setup.sh (installs them with torch's CPU "
+                                            "build where there is no NVIDIA GPU) and .github/workflows/lab2a.yml: "
                                             "every push runs the visible checks and answers in a job summary, "
                                             "annotations on the notebook and the job's status.")
     github.add_argument("dir", metavar="DIR", help="the folder to write (replaced if it exists)")

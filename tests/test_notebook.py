@@ -238,28 +238,77 @@ def test_evaluate_averages_samples_not_batches():
     assert solutions.evaluate(Zero(), loader, "cpu") == pytest.approx((4 * 1 + 1 * 9) / 5)
 
 
-# --- the student's full run --------------------------------------------------------------------------
+# --- the student's full run, from what a student receives --------------------------------------------
 
-def test_full_run_reaches_the_optimum_and_draws_every_figure(tmp_path, monkeypatch):
-    """The source notebook top to bottom, as a student runs it, on the default data."""
+def test_the_student_kit_alone_installs_builds_the_data_runs_the_notebook_and_checks_it(tmp_path, monkeypatch):
+    """The GitHub template (`lab2a export github`: no answer key, no source notebook), installed by its own
+    setup.sh into a fresh .venv; its own `lab2a data` builds the default data; the release notebook with the
+    reference answers pasted runs top to bottom in that .venv's kernel (as a student runs it) and reaches the
+    optimum with every figure and player; its own `lab2a check` passes it."""
+    import time
+
     import nbclient
+    from lab2a.autograder.channels import samples
 
     from .conftest import run_lab2a
-    data = tmp_path / "default.pt"
-    run_lab2a("data", "--out", data)   # the default: course preset, 1500 clips, seed 0
-    monkeypatch.setenv("LAB2A_DATA", str(data))
-    monkeypatch.delenv("NBGRADER_EXECUTION", raising=False)
-    for name, value in isolated_env(tmp_path).items():
+    kit = tmp_path / "kit"
+    run_lab2a("export", "github", kit)
+    env = isolated_env(tmp_path)
+    env["PATH"] = env["PATH"].replace(f"{ROOT / '.venv' / 'bin'}:", "")   # a student's PATH: no course venv
+    for name in ("VIRTUAL_ENV", "PYTHONPATH", "LAB2A_TORCH", "LAB2A_TORCH_INDEX", "NBGRADER_EXECUTION"):
+        env.pop(name, None)
+    times = {}
+
+    def timed(what, command, **kwargs):
+        start = time.monotonic()
+        result = subprocess.run(command, cwd=kit, env=env, capture_output=True, text=True, **kwargs)
+        times[what] = time.monotonic() - start
+        assert result.returncode == 0, f"{what}:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+        return result
+
+    installed = timed("setup.sh", ["./setup.sh"], timeout=1200)
+    (torch_line,) = [line for line in installed.stderr.splitlines() if line.startswith("setup.sh: ")
+                     and "torch" in line]   # one line says where torch came from
+    python = str(kit / ".venv" / "bin" / "python")
+    where = timed("imports", [python, "-c", "import importlib.util as u, lab2a, torch; print(lab2a.__file__, "
+                              "u.find_spec('solutions'), u.find_spec('nbgrader'), u.find_spec('jupyterlab').name)"])
+    # the kit's own lab2a, and nothing of the course's; JupyterLab to open the notebook with
+    assert where.stdout.split() == [str(kit / "lab2a" / "__init__.py"), "None", "None", "jupyterlab"]
+    timed("lab2a data", [python, "-m", "lab2a.cli", "data", "--quiet"], timeout=600)
+    assert (kit / "lab2a" / "data" / "data_lab_2A.pt").exists()   # where the notebook looks by default
+
+    # nbclient (a TA's tool, not in the kit) drives a kernel of the kit's .venv
+    spec = tmp_path / "jupyter_data_dir" / "kernels" / "kit"
+    spec.mkdir(parents=True)
+    (spec / "kernel.json").write_text(json.dumps({"argv": [python, "-m", "ipykernel_launcher", "-f",
+                                                           "{connection_file}"], "display_name": "kit",
+                                                  "language": "python"}))
+    for name in ("VIRTUAL_ENV", "PYTHONPATH", "NBGRADER_EXECUTION"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
         monkeypatch.setenv(name, value)
-    notebook = nbformat.read(SOURCE, as_version=4)
-    nbclient.NotebookClient(notebook, timeout=600, resources={"metadata": {"path": str(tmp_path)}}).execute()
+    notebook = samples.build(RELEASE, SOURCE, "perfect")   # the release, the reference answers pasted in
+    notebook.cells.append(nbformat.v4.new_code_cell(
+        "import sys, lab2a; print('kernel:', sys.executable, lab2a.__file__)"))
+    start = time.monotonic()
+    nbclient.NotebookClient(notebook, kernel_name="kit", timeout=600,
+                            resources={"metadata": {"path": str(kit)}}).execute()
+    times["notebook"] = time.monotonic() - start
 
     outputs = [o for c in notebook.cells if c.cell_type == "code" for o in c.outputs]
     assert not [o for o in outputs if o.output_type == "error"]
     text = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
+    assert f"kernel: {python} {kit / 'lab2a' / '__init__.py'}" in text
+    assert "does not exist yet" not in text   # it found the data the kit built
     ratio = float(text.split("learned / optimal test MSE:")[1].split()[0])
     assert ratio <= 1.25, f"the recipe ends {ratio:.2f} x the optimal filter's test MSE"
     assert "running on cpu" in text
     images = [o for o in outputs if o.output_type == "display_data" and "image/png" in o.data]
     players = [o for o in outputs if o.output_type == "display_data" and "<audio" in o.data.get("text/html", "")]
     assert len(images) == 4 and len(players) == 6
+
+    notebook.cells.pop()
+    nbformat.write(notebook, kit / "lab2a.ipynb")
+    checked = timed("lab2a check", [python, "-m", "lab2a.cli", "check", "lab2a.ipynb"], timeout=600)
+    assert "18 / 18" in checked.stdout, checked.stdout
+    print(torch_line, "|", ", ".join(f"{what} {seconds:.0f} s" for what, seconds in times.items()))

@@ -2,8 +2,9 @@
 writes on every push (`lab2a check NOTEBOOK --github`).
 
 The template: the release notebook, a student's copy of the lab2a package (kit.py: no answer key, no hidden
-check), requirements.txt (CPU torch) and a workflow. The workflow installs the requirements (pip's cache
-keeps the CPU torch wheel between pushes) and runs the visible checks. The grading step answers in
+check), requirements.txt, setup.sh (the student's installer: torch's CPU build where there is no NVIDIA GPU,
+kit.py) and a workflow. The workflow installs the requirements with torch's CPU build (GitHub's runners have
+no GPU; pip's cache keeps the wheel between pushes) and runs the visible checks. The grading step answers in
 GitHub's own interface: a job summary with one row per check, one error annotation per failing check on
 the notebook, the total in a notice, and the step's status (all visible checks passed, or not).
 
@@ -49,7 +50,7 @@ def _native_steps() -> str:
           cache: pip                      # keeps the CPU torch wheel between pushes
           cache-dependency-path: requirements.txt
       - name: Install the CPU build of PyTorch and the lab's requirements
-        run: python -m pip install -r requirements.txt
+        run: python -m pip install --extra-index-url {kit.CPU_INDEX} -r requirements.txt
       - name: Visible checks of lab2a.ipynb
         id: checks
         run: python -m lab2a.cli check lab2a.ipynb --github
@@ -113,9 +114,15 @@ jobs:
 
 README = """# Lab 2A — Audio processing with convolutions
 
-1. Install (Python 3.11+): `python -m pip install -r requirements.txt` (a CPU build of PyTorch).
+1. Install (Python 3.11+, Linux or macOS): `./setup.sh` makes `.venv` with the lab's requirements and
+   JupyterLab, then `source .venv/bin/activate`. It takes PyTorch's CPU build on Linux without an NVIDIA GPU
+   (about 200 MB, from https://download.pytorch.org/whl/cpu; from PyPI if that can't be reached), PyPI's
+   build otherwise (with a GPU, the CUDA one; on macOS, CPU and Apple GPU), and says which in one line.
+   By hand: `python -m pip install -r requirements.txt`, with `--extra-index-url {cpu_index}` on Linux
+   without a GPU.
 2. Build the data set once: `python -m lab2a.cli data` (about 20 s; the notebook also builds it if missing).
-3. Open `lab2a.ipynb` in Jupyter from this folder, write `train` and `ConvolutionalFilter`, run it top to bottom.
+3. Open `lab2a.ipynb` from this folder (`jupyter lab lab2a.ipynb`, or VS Code with `.venv`'s Python), write
+   `train` and `ConvolutionalFilter`, run it top to bottom.
 4. Check before you push: `python -m lab2a.cli check lab2a.ipynb`.
 
 Every push runs the visible checks ({points} points): open the Actions tab, then the run, to see each
@@ -131,9 +138,12 @@ def export(repository: Path, dest: Path, legacy: bool = False) -> Path:
     dest.mkdir(parents=True)
     kit.write_package(repository, dest)
     shutil.copy(repository / "release" / "lab2a" / "lab2a.ipynb", dest / "lab2a.ipynb")
-    (dest / "requirements.txt").write_text(kit.requirements(repository))
-    (dest / "README.md").write_text(README.format(points=sum(c.points for c in graded_checks())))
-    (dest / ".gitignore").write_text("__pycache__/\nlab2a/data/*.pt\nlab2a/data/*.card.json\nlab2a/data/*_examples/\n")
+    (dest / "requirements.txt").write_text(kit.requirements(repository, cpu_index=False))
+    kit.write_setup(dest)
+    (dest / "README.md").write_text(README.format(points=sum(c.points for c in graded_checks()),
+                                                  cpu_index=kit.CPU_INDEX))
+    (dest / ".gitignore").write_text(".venv/\n__pycache__/\nlab2a/data/*.pt\nlab2a/data/*.card.json\n"
+                                     "lab2a/data/*_examples/\n")
     path = dest / (LEGACY_WORKFLOW if legacy else WORKFLOW)
     path.parent.mkdir(parents=True)
     path.write_text(workflow(legacy))

@@ -3,7 +3,9 @@
 A student's copy (the GitHub template, the Classroom 50 bundle, served publicly) has the data builder, the
 visible checks, the judge, the sandbox, the grader and the `lab2a` command, the release notebook (the
 grader tells the lab's cells from the student's by it), and the reference loop's results for the public
-inputs frozen to JSON. It never has the solutions, the source notebook,
+inputs frozen to JSON; the student's own (the GitHub template) also a setup.sh that installs its
+requirements.txt with torch's CPU build where there is no NVIDIA GPU (lab2a/torch_index.py decides, as for the
+course repository's setup.sh). It never has the solutions, the source notebook,
 autograder/private/ (the hidden checks, the reference training loop, the grading key) or the TA's tools.
 A grader's copy (the Gradescope bundle, never shown to students) adds autograder/private/.
 """
@@ -18,21 +20,62 @@ from lab2a.autograder.judge.training import freeze_runs
 # The TA's channels: no copy needs them (each channel's own module goes with its bundle's entry point).
 TA_ONLY = {"nbgrader", "samples.py", "batch.py", "class_report"}
 PRIVATE = "private"
-COMMAND_FILES = ("__init__.py", "cli.py")  # of lab2a/: not demo.py or bench.py (the TA's tools, the solutions)
+# of lab2a/: not demo.py or bench.py (the TA's tools, the solutions); torch_index.py is setup.sh's choice of torch
+COMMAND_FILES = ("__init__.py", "cli.py", "torch_index.py")
 TORCH = "torch==2.13.0"  # the CPU wheel, from PyTorch's CPU index below
 CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 TA_ONLY_DEPENDENCIES = ("nbgrader", "nbclient", "nbconvert")
+# For students: the notebook needs a Jupyter (VS Code's needs only ipykernel, in the requirements).
+STUDENT_TOOLS = ("jupyterlab",)
+
+# The student kit's installer: the same rule for torch as the course repository's setup.sh (torch_index.py).
+SETUP = """#!/usr/bin/env bash
+# Install what this lab needs into .venv (safe to run again), then:
+#   source .venv/bin/activate && jupyter lab lab2a.ipynb      (or pick .venv's Python as VS Code's kernel)
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")"
+python="${PYTHON:-python3}"   # PYTHON=python3.12 ./setup.sh to use another one
+if [ ! -x .venv/bin/python ]; then
+    "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' || {
+        echo "setup.sh: the lab needs Python 3.11 or newer; $python is $("$python" -V 2>&1)" >&2; exit 1; }
+    "$python" -m venv .venv
+fi
+# Where torch comes from (lab2a/torch_index.py says which and why, in one line): without an NVIDIA GPU on
+# Linux, PyTorch's CPU index (not PyPI's CUDA build of several GB), or pip's configured index when that
+# one can't be reached within 4 s; on macOS or with an NVIDIA GPU, pip's configured index (PyPI).
+torch_index=$(.venv/bin/python lab2a/torch_index.py)
+# shellcheck disable=SC2086  # empty, or "--extra-index-url URL": two words
+.venv/bin/python -m pip install --quiet --disable-pip-version-check $torch_index -r requirements.txt \\
+    {tools}
+echo "setup.sh: done. Next: source .venv/bin/activate, then jupyter lab lab2a.ipynb"
+""".replace("{tools}", " ".join(STUDENT_TOOLS))
 
 
-def requirements(repository: Path) -> str:
-    """The project's dependencies, with torch pinned to the CPU build and the TA's tools left out."""
+def requirements(repository: Path, cpu_index: bool = True) -> str:
+    """The project's dependencies, with torch pinned and the TA's tools left out. With cpu_index (for a grader
+    on a CI machine: no GPU), pip takes torch's CPU build from PyTorch's index; without (a student's kit),
+    setup.sh chooses the index, by the machine."""
     project = tomllib.loads((repository / "pyproject.toml").read_text())["project"]
-    lines = [f"--extra-index-url {CPU_INDEX}", TORCH]
+    if cpu_index:
+        lines = [f"--extra-index-url {CPU_INDEX}", TORCH]
+    else:
+        lines = ["# ./setup.sh installs these, with torch's CPU build on Linux without an NVIDIA GPU. By hand, there:",
+                 f"#   pip install --extra-index-url {CPU_INDEX} -r requirements.txt",
+                 "# (plain `pip install -r requirements.txt` takes PyPI's torch: the CUDA build on Linux, several GB)",
+                 TORCH]
     for dependency in project["dependencies"]:
         name = dependency.split(">")[0].split("<")[0].split("=")[0].strip()
         if name != "torch" and name not in TA_ONLY_DEPENDENCIES:
             lines.append(dependency)
     return "\n".join(lines) + "\n"
+
+
+def write_setup(dest: Path) -> Path:
+    """The student kit's setup.sh (executable) at dest."""
+    path = dest / "setup.sh"
+    path.write_text(SETUP)
+    path.chmod(0o755)
+    return path
 
 
 def write_package(repository: Path, dest: Path, private: bool = False) -> Path:

@@ -1,0 +1,92 @@
+"""Where setup.sh takes PyTorch from: prints pip's index option (or nothing) on stdout, and one line saying
+why on stderr. Standard library only: it runs before anything is installed, as `python lab2a/torch_index.py`.
+
+The rule (the course repository's setup.sh and the student kit's are the same):
+- torch already installed in this Python: nothing to choose (pip keeps it);
+- macOS: pip's configured index (PyPI's macOS wheels are the CPU/MPS build already);
+- an NVIDIA GPU (`nvidia-smi -L` lists one): pip's configured index (PyPI's Linux wheels are the CUDA build);
+- otherwise PyTorch's CPU index (about 200 MB instead of several GB), when it answers within a few seconds;
+  if it doesn't, pip's configured index (PyPI, or the mirror pip.conf names), at once rather than after pip's
+  minutes of retries.
+LAB2A_TORCH=cpu|configured skips the rule; LAB2A_TORCH_INDEX names another CPU index (a mirror).
+"""
+
+import importlib.metadata
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+
+CPU_INDEX = "https://download.pytorch.org/whl/cpu"
+PROBE_TIMEOUT = 4.0  # seconds: the whole cost of the fallback when the CPU index can't be reached
+
+
+def nvidia_gpu() -> str | None:
+    """The first GPU `nvidia-smi -L` lists, or None."""
+    smi = shutil.which("nvidia-smi")
+    if smi is None:
+        return None
+    try:
+        listed = subprocess.run([smi, "-L"], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    lines = [line for line in listed.stdout.splitlines() if line.startswith("GPU")]
+    return lines[0] if listed.returncode == 0 and lines else None
+
+
+def reachable(index: str, timeout: float | None = None) -> str | None:
+    """None when the index answers for torch within timeout (PROBE_TIMEOUT), else why not."""
+    try:
+        # the headers only: the page is not read
+        with urllib.request.urlopen(index.rstrip("/") + "/torch/", timeout=timeout or PROBE_TIMEOUT):
+            return None
+    except Exception as error:  # any failure means: take the configured index
+        return str(getattr(error, "reason", None) or error)
+
+
+def installed_torch() -> str | None:
+    try:
+        return importlib.metadata.version("torch")
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def choose(environ=os.environ, system: str | None = None) -> tuple[list[str], str]:
+    """(pip options, one line saying what and why)."""
+    index = environ.get("LAB2A_TORCH_INDEX") or CPU_INDEX
+    forced = environ.get("LAB2A_TORCH", "")
+    configured = "torch from pip's configured index"
+    if forced == "cpu":
+        return ["--extra-index-url", index], f"torch: the CPU build from {index} (LAB2A_TORCH=cpu)"
+    if forced == "configured":
+        return [], f"{configured} (LAB2A_TORCH=configured)"
+    if forced:
+        raise SystemExit(f"LAB2A_TORCH={forced}: use cpu or configured")
+    version = installed_torch()
+    if version:
+        return [], f"torch {version} is installed already: kept (delete .venv to choose again)"
+    if (system or platform.system()) == "Darwin":
+        return [], f"macOS: {configured} (PyPI's macOS build runs on the CPU and Apple's GPU)"
+    gpu = nvidia_gpu()
+    if gpu:
+        return [], f"NVIDIA GPU found ({gpu}): {configured} (on PyPI, the CUDA build)"
+    start = time.monotonic()
+    why = reachable(index)
+    if why is None:
+        return ["--extra-index-url", index], f"no NVIDIA GPU: torch's CPU build, from {index}"
+    return [], (f"no NVIDIA GPU, but {index} can't be reached ({why}; {time.monotonic() - start:.1f} s): "
+                f"{configured} instead (on PyPI for Linux, the CUDA build of several GB)")
+
+
+def main() -> int:
+    options, line = choose()
+    print(" ".join(options))
+    print(f"setup.sh: {line}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -13,7 +13,7 @@ _WHERE = {
     "examples_dir": "builder",
     "DatasetError": "load", "describe": "load", "load_pairs": "load",
     "apply_filter": "optimal", "filter_scores": "optimal", "optimal_filter": "optimal",
-    "optimal_filters": "optimal",
+    "optimal_filters": "optimal", "course_recipe": "recipe",
     "SPLIT_SEED": "split", "split_indices": "split", "split_sizes": "split",
 }
 __all__ = list(_WHERE)

@@ -31,28 +31,37 @@ def _chunks(pairs):
         yield as_rows([x for x, _ in chunk]), as_rows([y for _, y in chunk])
 
 
-def _normal_equations(pairs, taps: int) -> tuple[np.ndarray, np.ndarray]:
-    r = np.zeros(taps)
-    p = np.zeros(taps)
-    tail = np.zeros((taps, taps))
+def clip_normal_equations(x: np.ndarray, y: np.ndarray, taps: int) -> tuple[np.ndarray, np.ndarray]:
+    """For each clip (row of x, y, float64 arrays of shape (clips, N)): R (clips, K, K) and p (clips, K).
+
+    The clip's squared error of filter h is h^T R h - 2 p^T h + sum(y^2).
+    """
+    n = x.shape[1]
+    if taps > n:
+        raise ValueError(f"{taps} taps need clips of at least {taps} samples, got {n}")
+    size = fft.next_fast_len(n + taps)
+    xf = fft.rfft(x, size, axis=1)
+    r = fft.irfft(np.abs(xf) ** 2, size, axis=1)[:, :taps]  # r[d] = sum_m x[m] x[m+d]
+    p = fft.irfft(np.conj(xf) * fft.rfft(y, size, axis=1), size, axis=1)[:, :taps]
+    # Terms the Toeplitz matrix has but the zero-initial-condition sum lacks, at the end of each
+    # clip: T[j, k] = sum_{i=1..j} z[j-i] z[k-i] with z the clip's last K samples reversed,
+    # i.e. T = L L^T for the strictly lower-triangular Toeplitz matrix L built from z.
     rows, cols = np.tril_indices(taps, -1)
-    for x, y in _chunks(pairs):
-        n = x.shape[1]
-        if taps > n:
-            raise ValueError(f"{taps} taps need clips of at least {taps} samples, got {n}")
-        size = fft.next_fast_len(n + taps)
-        xf = fft.rfft(x, size, axis=1)
-        r += fft.irfft(np.abs(xf) ** 2, size, axis=1)[:, :taps].sum(0)  # r[d] = sum_m x[m] x[m+d]
-        p += fft.irfft(np.conj(xf) * fft.rfft(y, size, axis=1), size, axis=1)[:, :taps].sum(0)
-        # Terms the Toeplitz matrix has but the zero-initial-condition sum lacks, at the end of each
-        # clip: T[j, k] = sum_{i=1..j} z[j-i] z[k-i] with z the clip's last K samples reversed,
-        # i.e. T = L L^T for the strictly lower-triangular Toeplitz matrix L built from z.
-        z = x[:, ::-1][:, :taps]
-        lower = np.zeros((len(x), taps, taps))
-        lower[:, rows, cols] = z[:, rows - cols - 1]
-        tail += np.einsum("bji,bki->jk", lower, lower, optimize=True)
+    z = x[:, ::-1][:, :taps]
+    lower = np.zeros((len(x), taps, taps))
+    lower[:, rows, cols] = z[:, rows - cols - 1]
     lags = np.abs(np.subtract.outer(np.arange(taps), np.arange(taps)))
-    return r[lags] - tail, p
+    return r[:, lags] - np.einsum("bji,bki->bjk", lower, lower, optimize=True), p
+
+
+def _normal_equations(pairs, taps: int) -> tuple[np.ndarray, np.ndarray]:
+    R = np.zeros((taps, taps))
+    p = np.zeros(taps)
+    for x, y in _chunks(pairs):
+        R_clips, p_clips = clip_normal_equations(x, y, taps)
+        R += R_clips.sum(0)
+        p += p_clips.sum(0)
+    return R, p
 
 
 def optimal_filters(pairs, taps: list[int]) -> list[np.ndarray]:

@@ -32,7 +32,7 @@ BOUNDS = {
     "grade_seconds": (8, "lab2a grade, one perfect submission (a fresh process: sandbox start included)"),
     "autograde_seconds": (15, "lab2a autograde (nbgrader autograde), one perfect submission"),
     "filter_vs_fft": (2.0, "reference filter forward+backward / FFT convolution's (B=16, N=32000, K=81)"),
-    "learned_over_optimal_mse": (1.25, "notebook recipe's test MSE / least-squares 81-tap filter's"),
+    "learned_over_optimal_mse": (1.05, "notebook recipe's test MSE / least-squares 81-tap filter's"),
     "batch_grade_seconds_per_submission": (10, "lab2a grade FOLDER of 8 submissions, divided by 8"),
     "gradescope_seconds": (30, "the Gradescope zip's run_autograder, one perfect submission, every check"),
     "gradescope_peak_mib": (1536, "its peak memory: all its processes' proportional set sizes (shared pages "

@@ -7,12 +7,13 @@ data set: the checks make their own inputs.)
 """
 
 import csv
+import os
 from pathlib import Path
 
 from lab2a.autograder.channels import samples
 from lab2a.autograder.channels.class_report.write import write as write_class_report
 from lab2a.autograder.channels.nbgrader import course as nbgrader_course
-from lab2a.autograder.checks.manifest import CHECKS, total_points
+from lab2a.autograder.checks.manifest import CHECKS, total_points, written_points
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 
@@ -28,7 +29,7 @@ def run(course: Path, say=print) -> dict[str, dict[str, float]]:
         samples.write(course / "release/lab2a/lab2a.ipynb", course / "source/lab2a/lab2a.ipynb", course / "submitted")
         say(f"  {len(samples.SAMPLES)} sample submissions in {course}/submitted/<sample>/lab2a/")
 
-    nbgrader_course.grade_submissions(REPOSITORY, course, submit, say)
+    nbgrader_course.grade_submissions(REPOSITORY, course, submit, say, jobs=os.cpu_count() or 1)
 
     scores = nbgrader_course.cell_scores(course)
     with open(course / "grades.csv") as f:
@@ -41,6 +42,8 @@ def run(course: Path, say=print) -> dict[str, dict[str, float]]:
         filter_points, train_points = task_points(cells, "filter"), task_points(cells, "train")
         say(f"{name:15s}{filter_points:>6g}/{filter_max:<2d}{train_points:>5g}/{train_max:<2d}"
             f"{exported[name]:>5g}/{total_points():<2d} {sample.shows}")
+    say(f"(+ {written_points()} points of written answers, graded by a TA in formgrader: none of the samples "
+        f"answers them)")
     say("")
     say(f"feedback for students: {course}/feedback/<sample>/lab2a/lab2a.html (hidden tests removed)")
     say(f"graded notebooks:      {course}/autograded/<sample>/lab2a/lab2a.ipynb")

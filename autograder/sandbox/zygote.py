@@ -99,13 +99,19 @@ def main(argv=None) -> None:
     control = socket.socket(fileno=args.control)
     control.sendall(b'{"ready": true}\n')
     statuses = {}   # pid -> status pipe
+    ended = {}      # pidfd -> pid (Linux): readable when that worker has ended, so it is reaped at once
     own = os.getcwd()
     folders = [own] if os.path.basename(own).startswith("lab2a-zygote-") else []  # removed at the end
     try:
         while True:
-            ready, _, _ = select.select([control], [], [], 0.2)
+            # Woken by a worker's end (its pidfd) as by a request: the grader waits for a worker's status
+            # before it removes the worker's folder, and 0.2 s of polling per worker cost a third of a grade.
+            ready, _, _ = select.select([control, *ended], [], [], 1.0 if ended or statuses else 0.2)
+            for fd in [fd for fd in ready if fd in ended]:
+                ended.pop(fd)
+                os.close(fd)
             _reap(statuses)
-            if not ready:
+            if control not in ready:
                 continue
             message, fds, _, _ = socket.recv_fds(control, 1 << 16, 4)
             if not message:
@@ -125,7 +131,7 @@ def main(argv=None) -> None:
             if hasattr(os, "pidfd_open"):  # Linux: the grader kills through it, never a reused pid
                 pidfd = os.pidfd_open(pid)
                 socket.send_fds(control, [answer], [pidfd])
-                os.close(pidfd)
+                ended[pidfd] = pid   # kept here too: it wakes this loop when the worker ends
             else:
                 control.sendall(answer)
             for fd in fds[:3]:

@@ -58,7 +58,8 @@ def grade_submissions(repository: Path, course: Path, submit, say=lambda text: N
     say(f"  nbgrader generate_assignment {ASSIGNMENT}")
     nbgrader(course, "generate_assignment", ASSIGNMENT)
     submit(course)
-    say(f"  lab2a autograde (nbgrader autograde {ASSIGNMENT}, after making every submission gradeable)")
+    say(f"  lab2a autograde --jobs {jobs} (nbgrader autograde {ASSIGNMENT}, after making every submission "
+        f"gradeable)")
     result, _, ungraded = autograde(course, jobs=jobs)
     if result.returncode != 0 or ungraded:
         raise RuntimeError(f"autograde left {ungraded or 'nobody'} ungraded (exit {result.returncode}):\n"

@@ -180,7 +180,7 @@ def _autograde(args) -> int:
         return 2
     try:
         result, prepared, ungraded = nbgrader_course.autograde(course, args.student, args.force, capture=False,
-                                                               jobs=args.jobs or os.cpu_count() or 1)
+                                                               jobs=args.jobs or min(os.cpu_count() or 1, 8))
     except (FileNotFoundError, ValueError) as error:
         print(f"lab2a autograde: {error}", file=sys.stderr)
         return 2
@@ -314,7 +314,8 @@ def parser() -> argparse.ArgumentParser:
     autograde.add_argument("--student", help="only this student (nbgrader's --student)")
     autograde.add_argument("--force", action="store_true", help="grade again what was graded (nbgrader's --force)")
     autograde.add_argument("--jobs", type=int, default=0,
-                           help="students graded at once (default: the machine's cores; 1: one nbgrader process)")
+                           help="students graded at once (default: the machine's cores, at most 8: each nbgrader "
+                                "process and its sandbox load torch of their own; 1: one nbgrader process)")
     autograde.set_defaults(run=_autograde)
 
     report = commands.add_parser(

@@ -81,11 +81,17 @@ def autograde(course: Path, student: str | None = None, force: bool = False, cap
               "grading one student after another", file=sys.stderr)
     elif jobs > 1 and student is None and len(prepared) > 1:
         result = parallel.autograde(course, ASSIGNMENT, students, jobs, force,
-                                    environment(course / ".scratch"), say=(lambda line: None) if capture else print)
+                                    environment(course / ".scratch"),
+                                    say=(lambda line: None) if capture else _to_stderr)
         return result, prepared, _ungraded(course, prepared)
     options = ([f"--student={student}"] if student else []) + (["--force"] if force else [])
     result = nbgrader(course, "autograde", ASSIGNMENT, *options, check=False, capture=capture)
     return result, prepared, _ungraded(course, prepared)
+
+
+def _to_stderr(line: str) -> None:
+    """nbgrader's log, where a serial run leaves it: on stderr."""
+    print(line, file=sys.stderr, flush=True)
 
 
 def _ungraded(course: Path, prepared) -> list[str]:

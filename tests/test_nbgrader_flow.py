@@ -257,8 +257,19 @@ def test_a_ta_grades_the_written_answers_and_the_export_adds_them(tmp_path, no_d
     assert exported() == {"ada": total_points() + 1.5, "bob": 0}
 
 
-def test_students_are_dealt_round_robin_and_a_comma_keeps_them_in_one_process():
+def test_students_are_dealt_round_robin_and_a_comma_keeps_them_in_one_process(tmp_path):
+    """And without a gradebook that knows the assignment, one nbgrader process runs (and says what is
+    wrong, as nbgrader does); looking creates no gradebook."""
+    import sqlite3
+
     from lab2a.autograder.channels.nbgrader import parallel
+
+    assert not parallel.ready(tmp_path, "lab2a") and not (tmp_path / "gradebook.db").exists()
+    with sqlite3.connect(tmp_path / "gradebook.db") as connection:
+        connection.execute("CREATE TABLE assignment (id TEXT, name TEXT)")
+        connection.execute("INSERT INTO assignment VALUES ('x', 'lab1')")
+    connection.close()
+    assert not parallel.ready(tmp_path, "lab2a") and parallel.ready(tmp_path, "lab1")
 
     assert parallel.deal(list("abcde"), 2) == [["a", "c", "e"], ["b", "d"]]
     assert parallel.deal(["a"], 4) == [["a"]]   # no process without a student

@@ -43,6 +43,18 @@ def deal(students: list[str], jobs: int) -> list[list[str]]:
     return [share for share in shares if share]
 
 
+def ready(course: Path, assignment: str) -> bool:
+    """The gradebook exists and knows the assignment (else one nbgrader process says what is wrong)."""
+    try:
+        connection = sqlite3.connect(f"file:{course / GRADEBOOK}?mode=ro", uri=True)
+        try:
+            return connection.execute("SELECT 1 FROM assignment WHERE name = ?", (assignment,)).fetchone() is not None
+        finally:
+            connection.close()
+    except sqlite3.Error:
+        return False
+
+
 def splittable(students: list[str]) -> bool:
     """nbgrader's student_id_exclude is a comma-separated list: an ID with a comma can't be named in it."""
     return not any("," in student for student in students)
@@ -106,9 +118,12 @@ def _copy_database(source: Path, destination: Path) -> None:
 def _add_students(gradebook: Path, students: list[str]) -> None:
     """The students the gradebook doesn't know yet, added in the order a serial run adds them (nbgrader
     grades submitted/<student>/<assignment> in sorted order): `nbgrader export` lists them in that order."""
-    with sqlite3.connect(gradebook) as connection:
-        connection.executemany("INSERT OR IGNORE INTO student (id) VALUES (?)", [(s,) for s in students])
-    connection.close()
+    connection = sqlite3.connect(f"file:{gradebook}?mode=rw", uri=True)
+    try:
+        with connection:
+            connection.executemany("INSERT OR IGNORE INTO student (id) VALUES (?)", [(s,) for s in students])
+    finally:
+        connection.close()
 
 
 # nbgrader 0.9's tables that hold one student's submission of an assignment, and the column that ties

@@ -181,7 +181,7 @@ def _autograde(args) -> int:
     try:
         result, prepared, ungraded = nbgrader_course.autograde(course, args.student, args.force, capture=False,
                                                                jobs=args.jobs or min(os.cpu_count() or 1, 8))
-    except (FileNotFoundError, ValueError) as error:
+    except (FileNotFoundError, ValueError, RuntimeError) as error:   # RuntimeError: parallel.MergeFailed
         print(f"lab2a autograde: {error}", file=sys.stderr)
         return 2
     changed = [p for p in prepared if p.action != "ok"]

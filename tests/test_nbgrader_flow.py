@@ -286,3 +286,34 @@ def test_the_class_report_reads_each_students_full_report(course, tmp_path):
     causes = {p["cause"] for t in entries["wraps_around"].report["tests"] for p in t["parts"] if p["status"] == "fail"}
     assert "wrap-around" in causes
     assert "wrote" in run_lab2a("report", course, tmp_path / "report.html").stdout
+
+
+def test_grades_that_cannot_be_merged_are_kept_and_named(tmp_path, no_data, monkeypatch):
+    """If the course's gradebook can't take the graded copies (formgrader holding it locked for a minute),
+    nothing graded is lost: the copies are kept beside it, and the error says where and what to do."""
+    import sqlite3
+
+    from lab2a.autograder.channels.nbgrader import parallel
+
+    course = nbgrader_course.new_course(ROOT, tmp_path / "course")
+    nbgrader_course.nbgrader(course, "generate_assignment", "lab2a")
+    release, source = course / "release/lab2a/lab2a.ipynb", course / "source/lab2a/lab2a.ipynb"
+    for student in ("ada", "bob"):
+        folder = course / "submitted" / student / "lab2a"
+        folder.mkdir(parents=True)
+        nbformat.write(samples.build(release, source, "perfect"), folder / "lab2a.ipynb")
+
+    def locked(gradebook, copy, assignment, students):
+        raise sqlite3.OperationalError("database is locked")
+
+    monkeypatch.setattr(parallel, "merge", locked)
+    with pytest.raises(parallel.MergeFailed, match=r"grades of 2 students could not be written .* close formgrader"):
+        nbgrader_course.autograde(course, jobs=2)
+    kept = sorted(p.name for p in course.glob("gradebook.unmerged-*.db"))
+    assert kept == ["gradebook.unmerged-1.db", "gradebook.unmerged-2.db"]
+    graded = set()
+    for name in kept:
+        with sqlite3.connect(course / name) as connection:
+            graded |= {row[0] for row in connection.execute("SELECT student_id FROM submitted_assignment")}
+        connection.close()
+    assert graded == {"ada", "bob"}

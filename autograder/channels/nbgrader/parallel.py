@@ -29,6 +29,10 @@ from pathlib import Path
 GRADEBOOK = "gradebook.db"
 
 
+class MergeFailed(RuntimeError):
+    """The graded copies could not be written into the course's gradebook (they are kept beside it)."""
+
+
 @dataclass
 class Run:
     """What the parallel run did, shaped as subprocess.CompletedProcess is for the serial one."""
@@ -83,9 +87,18 @@ def autograde(course: Path, assignment: str, students: list[str], jobs: int, for
         for process, reader in zip(processes, readers):
             process.wait()
             reader.join()
-        for share, copy in zip(shares, copies):
-            merge(gradebook, copy, assignment, share)
-    return Run(max(p.returncode for p in processes), "".join("".join(log) for log in logs), len(processes))
+        for i, (share, copy) in enumerate(zip(shares, copies)):
+            try:
+                merge(gradebook, copy, assignment, share)
+            except sqlite3.Error as error:   # e.g. locked by formgrader for over a minute: keep what was graded
+                kept = [course / f"gradebook.unmerged-{j + 1}.db" for j in range(i, len(copies))]
+                for source, target in zip(copies[i:], kept):
+                    _copy_database(source, target)
+                raise MergeFailed(f"the grades of {sum(map(len, shares[i:]))} students could not be written into "
+                                  f"{gradebook} ({error}); they are kept in {', '.join(k.name for k in kept)}: "
+                                  f"close formgrader and run `lab2a autograde --force`") from error
+    failed = next((p.returncode for p in processes if p.returncode), 0)   # a process killed: negative
+    return Run(failed, "".join("".join(log) for log in logs), len(processes))
 
 
 def _start(course, assignment, share, students, copy, force, environment) -> subprocess.Popen:
@@ -142,7 +155,7 @@ def merge(gradebook: Path, copy: Path, assignment: str, students: list[str]) -> 
     """Each student's submission of the assignment in gradebook becomes the one in copy (a copy of gradebook
     that an nbgrader process graded those students into): students new to the course are added, the
     submission's rows are deleted, then the copy's inserted, all in one transaction."""
-    connection = sqlite3.connect(gradebook, isolation_level=None)
+    connection = sqlite3.connect(gradebook, isolation_level=None, timeout=60)   # a TA's formgrader may hold it
     try:
         connection.execute("ATTACH DATABASE ? AS graded", (str(copy),))
         connection.execute("BEGIN IMMEDIATE")

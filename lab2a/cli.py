@@ -1,7 +1,6 @@
 """The `lab2a` command: one subcommand per job, each a thin shell over the part that does it."""
 
 import argparse
-import os
 import shutil
 import signal
 import sys
@@ -173,6 +172,7 @@ def _demo(args) -> int:
 def _autograde(args) -> int:
     """nbgrader autograde, after making every submission gradeable; run from the course folder."""
     from lab2a.autograder.channels.nbgrader import course as nbgrader_course
+    from lab2a.autograder.channels.nbgrader import parallel
 
     course = Path.cwd()
     if not (course / "nbgrader_config.py").exists():
@@ -180,7 +180,7 @@ def _autograde(args) -> int:
         return 2
     try:
         result, prepared, ungraded = nbgrader_course.autograde(course, args.student, args.force, capture=False,
-                                                               jobs=args.jobs or min(os.cpu_count() or 1, 8))
+                                                               jobs=args.jobs or parallel.default_jobs())
     except (FileNotFoundError, ValueError, RuntimeError) as error:   # RuntimeError: parallel.MergeFailed
         print(f"lab2a autograde: {error}", file=sys.stderr)
         return 2

@@ -7,12 +7,12 @@ data set: the checks make their own inputs.)
 """
 
 import csv
-import os
 from pathlib import Path
 
 from lab2a.autograder.channels import samples
 from lab2a.autograder.channels.class_report.write import write as write_class_report
 from lab2a.autograder.channels.nbgrader import course as nbgrader_course
+from lab2a.autograder.channels.nbgrader import parallel
 from lab2a.autograder.checks.manifest import CHECKS, total_points, written_points
 
 REPOSITORY = Path(__file__).resolve().parents[1]
@@ -29,7 +29,7 @@ def run(course: Path, say=print) -> dict[str, dict[str, float]]:
         samples.write(course / "release/lab2a/lab2a.ipynb", course / "source/lab2a/lab2a.ipynb", course / "submitted")
         say(f"  {len(samples.SAMPLES)} sample submissions in {course}/submitted/<sample>/lab2a/")
 
-    nbgrader_course.grade_submissions(REPOSITORY, course, submit, say, jobs=os.cpu_count() or 1)
+    nbgrader_course.grade_submissions(REPOSITORY, course, submit, say, jobs=parallel.default_jobs())
 
     scores = nbgrader_course.cell_scores(course)
     with open(course / "grades.csv") as f:

@@ -17,13 +17,14 @@ from pathlib import Path
 from lab2a.autograder.checks.train import TRAJECTORY
 from lab2a.autograder.judge.training import freeze_runs
 
+from lab2a.torch_index import CPU_INDEX  # the one place it is written (setup.sh reads it there too)
+
 # The TA's channels: no copy needs them (each channel's own module goes with its bundle's entry point).
 TA_ONLY = {"nbgrader", "samples.py", "batch.py", "class_report"}
 PRIVATE = "private"
 # of lab2a/: not demo.py or bench.py (the TA's tools, the solutions); torch_index.py is setup.sh's choice of torch
 COMMAND_FILES = ("__init__.py", "cli.py", "torch_index.py")
 TORCH = "torch==2.13.0"  # the CPU wheel, from PyTorch's CPU index below
-CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 TA_ONLY_DEPENDENCIES = ("nbgrader", "nbclient", "nbconvert")
 # For students: the notebook needs a Jupyter (VS Code's needs only ipykernel, in the requirements).
 STUDENT_TOOLS = ("jupyterlab",)

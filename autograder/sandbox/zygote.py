@@ -99,7 +99,7 @@ def main(argv=None) -> None:
     control = socket.socket(fileno=args.control)
     control.sendall(b'{"ready": true}\n')
     statuses = {}   # pid -> status pipe
-    ended = {}      # pidfd -> pid (Linux): readable when that worker has ended, so it is reaped at once
+    ended = set()   # the workers' pidfds (Linux): one is readable when its worker has ended, reaped at once
     own = os.getcwd()
     folders = [own] if os.path.basename(own).startswith("lab2a-zygote-") else []  # removed at the end
     try:
@@ -107,8 +107,8 @@ def main(argv=None) -> None:
             # Woken by a worker's end (its pidfd) as by a request: the grader waits for a worker's status
             # before it removes the worker's folder, and 0.2 s of polling per worker cost a third of a grade.
             ready, _, _ = select.select([control, *ended], [], [], 1.0 if ended or statuses else 0.2)
-            for fd in [fd for fd in ready if fd in ended]:
-                ended.pop(fd)
+            for fd in ended.intersection(ready):
+                ended.discard(fd)
                 os.close(fd)
             _reap(statuses)
             if control not in ready:
@@ -131,7 +131,7 @@ def main(argv=None) -> None:
             if hasattr(os, "pidfd_open"):  # Linux: the grader kills through it, never a reused pid
                 pidfd = os.pidfd_open(pid)
                 socket.send_fds(control, [answer], [pidfd])
-                ended[pidfd] = pid   # kept here too: it wakes this loop when the worker ends
+                ended.add(pidfd)   # kept here too: it wakes this loop when the worker ends
             else:
                 control.sendall(answer)
             for fd in fds[:3]:

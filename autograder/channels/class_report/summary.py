@@ -55,11 +55,12 @@ def _tests(entry: Entry) -> dict:
 
 
 def _check_summary(check, graded: list) -> CheckSummary:
-    passed, points, made = 0, 0.0, {}
+    count, passed, points, made = 0, 0, 0.0, {}
     for entry in graded:
         test = _tests(entry).get(check.name)
         if test is None:
             continue
+        count += 1
         passed += test["status"] == "pass"
         points += test["score"]
         for part in test["parts"]:
@@ -72,7 +73,6 @@ def _check_summary(check, graded: list) -> CheckSummary:
     diagnoses = [Diagnosis(cause, sorted(students), parts, students[min(students)])
                  for cause, (students, parts) in made.items()]
     diagnoses.sort(key=lambda d: (-len(d.students), d.cause))
-    count = sum(1 for e in graded if check.name in _tests(e))
     return CheckSummary(check.name, check.task, check.visible, check.points, count, passed,
                         points / count if count else 0.0, diagnoses)
 

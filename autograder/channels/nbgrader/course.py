@@ -76,10 +76,11 @@ def autograde(course: Path, student: str | None = None, force: bool = False, cap
     Returns (nbgrader's result, what intake did, the students nbgrader still left without a graded notebook)."""
     prepared = intake.prepare(course, ASSIGNMENT, student)
     students = [p.student for p in prepared]
-    if jobs > 1 and student is None and len(prepared) > 1 and not parallel.splittable(students):
+    several = jobs > 1 and student is None and len(students) > 1
+    if several and not parallel.splittable(students):
         print("lab2a autograde: a student ID holds a comma, which nbgrader can't leave out of a process: "
               "grading one student after another", file=sys.stderr)
-    elif jobs > 1 and student is None and len(prepared) > 1 and parallel.ready(course, ASSIGNMENT):
+    elif several and parallel.ready(course, ASSIGNMENT):
         result = parallel.autograde(course, ASSIGNMENT, students, jobs, force,
                                     environment(course / ".scratch"),
                                     say=(lambda line: None) if capture else _to_stderr)

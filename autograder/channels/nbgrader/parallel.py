@@ -18,6 +18,7 @@ and a process that dies takes no other process's grades with it: what it committ
 Don't change the gradebook (formgrader) while it runs: the merge replaces the graded students' rows.
 """
 
+import os
 import sqlite3
 import subprocess
 import sys
@@ -39,6 +40,11 @@ class Run:
     returncode: int
     stderr: str
     workers: int
+
+
+def default_jobs() -> int:
+    """The machine's cores, at most 8: each nbgrader process and its sandbox load torch of their own."""
+    return min(os.cpu_count() or 1, 8)
 
 
 def deal(students: list[str], jobs: int) -> list[list[str]]:

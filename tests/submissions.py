@@ -783,4 +783,17 @@ def catalogue(escaped: Path, port: int, victim: Path) -> dict[str, Submission]:
             "latin-1", "replace")), points("none", "none")),
         "several_notebooks": Submission("two notebooks and no lab2a.ipynb", _several, points("none", "none")),
         "nothing_submitted": Submission("an empty folder", _nothing, points("none", "none")),
+        **_grouped(escaped, port, victim),
     }
+
+
+def _grouped(escaped: Path, port: int, victim: Path) -> dict[str, Submission]:
+    """The entries kept in tests/catalogue/, one module per group; a name may appear once in the whole catalogue."""
+    from .catalogue import limits, properties, python_cells, student_marks
+
+    found = {}
+    for group in (python_cells, student_marks, limits, properties):
+        for name, submission in group.entries(escaped, port, victim).items():
+            assert name not in found, f"{name} is in the catalogue twice"
+            found[name] = submission
+    return found

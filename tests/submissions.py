@@ -789,10 +789,10 @@ def catalogue(escaped: Path, port: int, victim: Path) -> dict[str, Submission]:
 
 def _grouped(escaped: Path, port: int, victim: Path) -> dict[str, Submission]:
     """The entries kept in tests/catalogue/, one module per group; a name may appear once in the whole catalogue."""
-    from .catalogue import limits, properties, python_cells, student_marks
+    from .catalogue import interpreter, limits, properties, python_cells, student_marks
 
     found = {}
-    for group in (python_cells, student_marks, limits, properties):
+    for group in (python_cells, student_marks, limits, interpreter, properties):
         for name, submission in group.entries(escaped, port, victim).items():
             assert name not in found, f"{name} is in the catalogue twice"
             found[name] = submission

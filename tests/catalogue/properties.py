@@ -1,4 +1,5 @@
-"""Catalogue entries: properties judged from the grader's side; code that reaches into the interpreter."""
+"""Catalogue entries: properties judged from the grader's side (side effects, devices, batches moved), and honest
+code those judgements must not misjudge."""
 
 from pathlib import Path
 

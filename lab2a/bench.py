@@ -24,6 +24,17 @@ SOURCE = REPOSITORY / "source" / "lab2a" / "lab2a.ipynb"
 RELEASE = REPOSITORY / "release" / "lab2a" / "lab2a.ipynb"
 
 CLASS_SIZE = 40   # submissions in the class graded with --jobs 1 and --jobs 2
+# A class as a course meets one: honest notebooks and mistakes beside slow, crashing and hostile ones (from the
+# test catalogue, tests/submissions.py), graded with a 6 s limit per step as the catalogue's tests grade them.
+MIXED_CLASS = (
+    "reference_solution", "loop_and_zero_grad_first", "conv1d_magic_no_metadata_renamed", "float64_parameter",
+    "tqdm_auto_loop", "peeking_loop", "logging_and_prints", "train_redefined_after_its_tests", "deleted_test_cell",
+    "blank", "filter_only", "no_zero_grad", "wraps_around", "stateful_filter", "flips_its_taps", "joins_inner_rows",
+    "helper_cell_with_a_failing_assert", "slow_definition_beside_quick_ones", "bare_except_around_a_slow_loop",
+    "endless_forward", "huge_allocations", "a_thread_left_running", "starts_many_threads", "spawns_survivors",
+    "os_exit_in_forward", "segfault_after_train", "megabytes_printed", "writes_into_the_grader_pipes",
+    "forges_a_progress_message", "prints_the_hidden_checks", "torch_compile", "twenty_thousand_failing_statements")
+MIXED_TIMEOUT = 6
 
 # key: (bound, what it measures); every value here is "lower is better", at most its bound
 BOUNDS = {
@@ -40,10 +51,14 @@ BOUNDS = {
     "class_autograde_seconds_per_submission_jobs1": (5, f"lab2a autograde --jobs 1 of {CLASS_SIZE} sample submissions, "
                                                         f"divided by {CLASS_SIZE}"),
     "class_autograde_seconds_per_submission_jobs2": (3, "the same class with --jobs 2 (the same export, checked)"),
+    "mixed_class_seconds_per_submission_jobs1": (15, f"lab2a autograde --jobs 1 of {len(MIXED_CLASS)} catalogue "
+                                                     f"submissions, honest to hostile, {MIXED_TIMEOUT} s a step"),
+    "mixed_class_seconds_per_submission_jobs2": (10, "the same class with --jobs 2 (the same export, checked)"),
 }
 # key: (floor, what it measures); "higher is better", at least its floor
 FLOORS = {
     "class_autograde_speedup_jobs2": (1.8, "lab2a autograde: --jobs 1's time / --jobs 2's on that class"),
+    "mixed_class_speedup_jobs2": (1.5, "the same on the mixed class"),
 }
 
 
@@ -181,6 +196,23 @@ def class_autograde(folder: Path, jobs: int, size: int = CLASS_SIZE) -> tuple[fl
         student = course / "submitted" / f"s{i:03d}_{names[i % len(names)]}" / "lab2a"
         student.mkdir(parents=True)
         nbformat.write(samples.build(RELEASE, SOURCE, names[i % len(names)]), student / "lab2a.ipynb")
+    return _autograde_class(course, folder, jobs)
+
+
+def mixed_class_autograde(folder: Path, jobs: int) -> tuple[float, str]:
+    """MIXED_CLASS, built by the test catalogue (the repository's tests/), graded as class_autograde grades."""
+    reference_solutions()   # (puts the repository on sys.path: the catalogue lives in its tests/)
+    from tests import submissions
+
+    course = nbgrader_course.new_course(REPOSITORY, folder, f"c.GradeInSandbox.timeout = {MIXED_TIMEOUT}")
+    nbgrader_course.nbgrader(course, "generate_assignment", "lab2a")
+    catalogue = submissions.catalogue(folder / "escaped.txt", 9, folder / "victim.txt")   # (port 9: discard)
+    for name in MIXED_CLASS:
+        catalogue[name].build(course / "submitted" / name / "lab2a")
+    return _autograde_class(course, folder, jobs)
+
+
+def _autograde_class(course: Path, folder: Path, jobs: int) -> tuple[float, str]:
     seconds = _timed(_lab2a("autograde", "--jobs", jobs), cwd=course, env=nbgrader_course.environment(folder / ".s"))
     nbgrader_course.nbgrader(course, "export")
     return seconds, (course / "grades.csv").read_text()
@@ -245,6 +277,17 @@ def _class(runs, folder, repeats, say):
         runs["class_autograde_speedup_jobs2"].append(serial / parallel)
 
 
+def _mixed(runs, folder, repeats, say):
+    for i in range(repeats):
+        serial, serial_export = mixed_class_autograde(folder / f"mixed{i}-1", jobs=1)
+        parallel, parallel_export = mixed_class_autograde(folder / f"mixed{i}-2", jobs=2)
+        if parallel_export != serial_export:
+            raise RuntimeError("lab2a autograde --jobs 2 exported other grades than --jobs 1 on the mixed class")
+        runs["mixed_class_seconds_per_submission_jobs1"].append(serial / len(MIXED_CLASS))
+        runs["mixed_class_seconds_per_submission_jobs2"].append(parallel / len(MIXED_CLASS))
+        runs["mixed_class_speedup_jobs2"].append(serial / parallel)
+
+
 def _filter(runs, folder, repeats, say):
     ratios, loops = [], []
     for _ in range(repeats):
@@ -256,7 +299,7 @@ def _filter(runs, folder, repeats, say):
 
 
 GROUPS = {"data": _data, "notebook": _notebook, "grading": _grading, "autograde": _autograde, "class": _class,
-          "filter": _filter}
+          "mixed": _mixed, "filter": _filter}
 
 
 def measure(repeats: int = 3, say=print, only: list[str] | None = None) -> dict:

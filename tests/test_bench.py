@@ -37,3 +37,13 @@ def test_table_marks_each_bound():
 def test_table_shows_only_what_was_measured():
     lines = bench.table({"grade_seconds": 5.0}).splitlines()
     assert len(lines) == 2 and lines[1].split()[:2] == ["grade_seconds", "5"]
+
+
+def test_the_mixed_class_is_drawn_from_the_catalogue():
+    from pathlib import Path
+
+    from . import submissions
+    catalogue = submissions.catalogue(Path("/nonexistent"), 9, Path("/nonexistent"))
+    assert set(bench.MIXED_CLASS) <= set(catalogue) and len(set(bench.MIXED_CLASS)) == len(bench.MIXED_CLASS) == 32
+    kinds = [catalogue[name].expected == submissions.FULL for name in bench.MIXED_CLASS]
+    assert 0 < sum(kinds) < len(kinds)   # honest notebooks beside ones that lose points

@@ -257,12 +257,15 @@ def test_a_ta_grades_the_written_answers_and_the_export_adds_them(tmp_path, no_d
     assert exported() == {"ada": total_points() + 1.5, "bob": 0}
 
 
-def test_students_are_dealt_round_robin_and_a_comma_keeps_them_in_one_process(tmp_path):
-    """And without a gradebook that knows the assignment, one nbgrader process runs (and says what is
-    wrong, as nbgrader does); looking creates no gradebook."""
+def test_processes_take_students_from_one_queue_each_once(tmp_path):
+    """Each student goes to the first process free, once, whatever the IDs hold (a comma, a glob's brackets);
+    and without a gradebook that knows the assignment, one nbgrader process runs (and says what is wrong, as
+    nbgrader does); looking creates no gradebook."""
+    import json
     import sqlite3
+    from concurrent.futures import ThreadPoolExecutor
 
-    from lab2a.autograder.channels.nbgrader import parallel
+    from lab2a.autograder.channels.nbgrader import parallel, pool_process
 
     assert not parallel.ready(tmp_path, "lab2a") and not (tmp_path / "gradebook.db").exists()
     with sqlite3.connect(tmp_path / "gradebook.db") as connection:
@@ -271,9 +274,20 @@ def test_students_are_dealt_round_robin_and_a_comma_keeps_them_in_one_process(tm
     connection.close()
     assert not parallel.ready(tmp_path, "lab2a") and parallel.ready(tmp_path, "lab1")
 
-    assert parallel.deal(list("abcde"), 2) == [["a", "c", "e"], ["b", "d"]]
-    assert parallel.deal(["a"], 4) == [["a"]]   # no process without a student
-    assert parallel.splittable(["ada", "bob"]) and not parallel.splittable(["ada", "lovelace,ada"])
+
+    students = [f"s{i}" for i in range(200)] + ["lovelace,ada", "a[1]*"]
+    queue = tmp_path / "queue.json"
+    queue.write_text(json.dumps(students))
+
+    def drain(_):
+        taken = []
+        while (student := pool_process.take(queue)) is not None:
+            taken.append(student)
+        return taken
+    with ThreadPoolExecutor(4) as pool:
+        shares = list(pool.map(drain, range(4)))
+    assert sorted(s for share in shares for s in share) == sorted(students)   # each once, none lost
+    assert all(share == sorted(share, key=students.index) for share in shares)   # in the queue's order
 
 
 def test_the_class_report_reads_each_students_full_report(course, tmp_path):

@@ -1,23 +1,24 @@
 """`nbgrader autograde` for a class, `jobs` students at a time (nbgrader grades one after another).
 
-nbgrader keeps its grades in one SQLite gradebook that one process writes at a time, so the students are
-dealt round-robin to `jobs` nbgrader processes, and each writes into a copy of the gradebook of its own:
+nbgrader keeps its grades in one SQLite gradebook that one process writes at a time, so each of `jobs`
+nbgrader processes (pool_process.py) writes into a copy of the gradebook of its own:
 
   1. copy gradebook.db once per process (the assignment, its cells, the students and any grades so far,
      manual scores included);
-  2. run `nbgrader autograde` in each process on its share of the students (nbgrader's own
-     --CourseDirectory.student_id_exclude leaves out everyone else's), with its copy as the gradebook;
-     each writes autograded/<student>/ as a serial run does, since the students are distinct;
-  3. merge: for each student a process graded, that student's submission in gradebook.db (its
-     notebooks, grades and comments) is replaced by the copy's, in one transaction.
+  2. start the processes; each takes the next student from one queue whenever it is free and grades that
+     student as `nbgrader autograde --student` would, with its copy as the gradebook, writing
+     autograded/<student>/ as a serial run does (each student is taken by one process only);
+  3. merge: for each student a process took, that student's submission in gradebook.db (its notebooks,
+     grades and comments) is replaced by the copy's, in one transaction.
 
-Each nbgrader process grades its students as a serial run would (the same preprocessors, the same inputs
-drawn for each student), so the gradebook, the autograded notebooks, the feedback and `nbgrader export`
-come out as a serial run leaves them. A student nbgrader fails on is left ungraded as in a serial run,
-and a process that dies takes no other process's grades with it: what it committed is merged.
+Each student is graded as a serial run grades them (the same preprocessors, the same inputs drawn for each
+student), so the gradebook, the autograded notebooks, the feedback and `nbgrader export` come out as a
+serial run leaves them. A student nbgrader fails on is left ungraded as in a serial run, and a process that
+dies takes no other process's grades with it: what it committed is merged.
 Don't change the gradebook (formgrader) while it runs: the merge replaces the graded students' rows.
 """
 
+import json
 import os
 import sqlite3
 import subprocess
@@ -26,6 +27,8 @@ import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+
+from lab2a.autograder.channels.nbgrader import pool_process
 
 GRADEBOOK = "gradebook.db"
 
@@ -47,12 +50,6 @@ def default_jobs() -> int:
     return min(os.cpu_count() or 1, 8)
 
 
-def deal(students: list[str], jobs: int) -> list[list[str]]:
-    """Round-robin shares of the students, none empty: [a, b, c, d, e] over 2 -> [a, c, e], [b, d]."""
-    shares = [students[i::jobs] for i in range(max(1, jobs))]
-    return [share for share in shares if share]
-
-
 def ready(course: Path, assignment: str) -> bool:
     """The gradebook exists and knows the assignment (else one nbgrader process says what is wrong)."""
     try:
@@ -65,26 +62,23 @@ def ready(course: Path, assignment: str) -> bool:
         return False
 
 
-def splittable(students: list[str]) -> bool:
-    """nbgrader's student_id_exclude is a comma-separated list: an ID with a comma can't be named in it."""
-    return not any("," in student for student in students)
-
-
 def autograde(course: Path, assignment: str, students: list[str], jobs: int, force: bool, environment: dict,
               say=print) -> Run:
     """Grade the students in `jobs` nbgrader processes and merge their gradebooks into the course's."""
-    shares = deal(students, jobs)
-    if not splittable(students):
-        raise ValueError("a student ID with a comma can't be left out of an nbgrader process")
+    count = max(1, min(jobs, len(students)))
     gradebook = course / GRADEBOOK
     (course / "autograded").mkdir(exist_ok=True)   # made once here: each process would race to make it
-    _add_students(gradebook, sorted(students, key=lambda student: f"{student}/{assignment}"))
+    order = sorted(students, key=lambda student: f"{student}/{assignment}")   # as nbgrader globs them
+    _add_students(gradebook, order)
     with tempfile.TemporaryDirectory(prefix="lab2a-autograde-") as scratch:
-        copies = [Path(scratch) / f"gradebook-{i}.db" for i in range(len(shares))]
+        queue = Path(scratch) / "queue.json"
+        queue.write_text(json.dumps(order))
+        copies = [Path(scratch) / f"gradebook-{i}.db" for i in range(count)]
+        claimed = [Path(scratch) / f"claimed-{i}.jsonl" for i in range(count)]
         for copy in copies:
             _copy_database(gradebook, copy)
-        processes = [_start(course, assignment, share, students, copy, force, environment)
-                     for share, copy in zip(shares, copies)]
+        processes = [_start(course, assignment, queue, record, copy, force, _share_of_cores(environment, count))
+                     for copy, record in zip(copies, claimed)]
         logs = [[] for _ in processes]
         readers = [threading.Thread(target=_relay, args=(p, log, f"[{i + 1}/{len(processes)}] ", say))
                    for i, (p, log) in enumerate(zip(processes, logs))]
@@ -93,28 +87,34 @@ def autograde(course: Path, assignment: str, students: list[str], jobs: int, for
         for process, reader in zip(processes, readers):
             process.wait()
             reader.join()
-        for i, (share, copy) in enumerate(zip(shares, copies)):
+        taken = [pool_process.claimed_students(record) for record in claimed]
+        for i, (share, copy) in enumerate(zip(taken, copies)):
             try:
                 merge(gradebook, copy, assignment, share)
             except sqlite3.Error as error:   # e.g. locked by formgrader for over a minute: keep what was graded
                 kept = [course / f"gradebook.unmerged-{j + 1}.db" for j in range(i, len(copies))]
                 for source, target in zip(copies[i:], kept):
                     _copy_database(source, target)
-                raise MergeFailed(f"the grades of {sum(map(len, shares[i:]))} students could not be written into "
+                raise MergeFailed(f"the grades of {sum(map(len, taken[i:]))} students could not be written into "
                                   f"{gradebook} ({error}); they are kept in {', '.join(k.name for k in kept)}: "
                                   f"close formgrader and run `lab2a autograde --force`") from error
     failed = next((p.returncode for p in processes if p.returncode), 0)   # a process killed: negative
     return Run(failed, "".join("".join(log) for log in logs), len(processes))
 
 
-def _start(course, assignment, share, students, copy, force, environment) -> subprocess.Popen:
-    others = sorted(set(students) - set(share))
-    options = [f"--CourseDirectory.db_url=sqlite:///{copy}"]
-    options += [f"--CourseDirectory.student_id_exclude={','.join(others)}"] if others else []
-    options += ["--force"] if force else []
-    return subprocess.Popen([sys.executable, "-m", "nbgrader", "autograde", assignment, *options], cwd=course,
-                            env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            errors="replace")
+def _share_of_cores(environment: dict, processes: int) -> dict:
+    """The environment of one of `processes` nbgrader processes: its libraries' thread pools sized to its share
+    of the cores, so that the processes don't fight over them (the sandbox's workers use one thread each)."""
+    threads = str(max(1, (os.cpu_count() or 1) // processes))
+    return {**environment, **{name: threads for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS",
+                                                         "OPENBLAS_NUM_THREADS")}}
+
+
+def _start(course, assignment, queue, claimed, copy, force, environment) -> subprocess.Popen:
+    options = [f"--CourseDirectory.db_url=sqlite:///{copy}"] + (["--force"] if force else [])
+    return subprocess.Popen([sys.executable, "-m", "lab2a.autograder.channels.nbgrader.pool_process", assignment,
+                             str(queue), str(claimed), *options], cwd=course, env=environment,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace")
 
 
 def _relay(process, log: list, prefix: str, say) -> None:

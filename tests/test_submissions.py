@@ -1,6 +1,6 @@
 """Every submission of the catalogue (submissions.py) graded through both channels, for real: `lab2a grade
-FOLDER` (its JSON reports and CSV) and nbgrader (`lab2a autograde`, generate_feedback, export). Both give
-each submission exactly the points its honest part deserves, check by check, and agree on every check
+FOLDER` (its JSON reports and CSV) and nbgrader (`lab2a autograde --jobs 2`, the whole catalogue as one
+class, generate_feedback, export). Both give each submission exactly the points its honest part deserves, check by check, and agree on every check
 by construction; then each attack is looked at for what it tried: files read or written, processes
 left behind, connections made, hidden tests shown.
 """
@@ -77,7 +77,7 @@ def graded(tmp_path_factory, no_data):
             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
 
     course = root / "course"
-    autograde = nbgrader_course.grade_submissions(ROOT, course, submit,
+    autograde = nbgrader_course.grade_submissions(ROOT, course, submit, jobs=2,   # the class as one, in parallel
                                                   settings=f"c.GradeInSandbox.timeout = {TIMEOUT}")
     out, err = isolated[0].communicate(timeout=900)
     assert isolated[0].returncode == 0, out + err

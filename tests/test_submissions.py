@@ -1,8 +1,8 @@
 """Every submission of the catalogue (submissions.py) graded through both channels, for real: `lab2a grade
 FOLDER` (its JSON reports and CSV) and nbgrader (`lab2a autograde --jobs 2`, the whole catalogue as one
-class, generate_feedback, export). Both give each submission exactly the points its honest part deserves, check by check, and agree on every check
-by construction; then each attack is looked at for what it tried: files read or written, processes
-left behind, connections made, hidden tests shown.
+class, generate_feedback, export). Both give each submission exactly the points its honest part deserves,
+check by check, and agree on every check by construction; then each attack is looked at for what it tried:
+files read or written, processes left behind, connections made, hidden tests shown.
 """
 
 import csv

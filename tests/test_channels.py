@@ -267,14 +267,16 @@ def run_classroom50(exports, student_venv, folder: Path, files: dict, env_extra=
             "body": (folder / "release-body.md").read_text()}
 
 
-def run_gradescope(exports, student_venv, root: Path, files: dict) -> dict:
+def run_gradescope(exports, student_venv, root: Path, files: dict, build=None) -> dict:
     """run_autograder in a Gradescope-like /autograder (AUTOGRADER_ROOT): source/ unzipped, a venv of the
-    lab's own, the student's files in submission/."""
+    lab's own, the student's files in submission/ (files, or what build(folder) writes there)."""
     (root / "submission").mkdir(parents=True)
     shutil.copytree(exports / "gradescope", root / "source")
     (root / "venv").symlink_to(student_venv, target_is_directory=True)
     (root / "submission_metadata.json").write_text(json.dumps({"users": [{"name": "Alice", "email": "a@x"}]}))
     _write(root / "submission", files)
+    if build is not None:
+        build(root / "submission")
     # (as root, run_autograder would make an account of its own)
     env = _environment(AUTOGRADER_ROOT=str(root), LAB2A_SANDBOX_USER="nobody")
     result = subprocess.run([str(root / "source" / "run_autograder")], cwd=root, env=env, capture_output=True,
@@ -364,6 +366,27 @@ def test_every_channel_gives_the_same_points_per_check(exports, student_venv, tm
     for check in failing:  # each channel shows the check's message, as `lab2a check` words it
         message = next(t for t in c50["result"]["tests"] if t["test-name"].startswith(check.name))["message"]
         assert message[:60] in pytest_run["cases"][check.name]["message"]
+
+
+def _grouped_catalogue(escaped: Path = Path("/nonexistent"), port: int = 9, victim: Path = Path("/nonexistent")):
+    from . import submissions
+    return submissions._grouped(escaped, port, victim)
+
+
+@pytest.mark.parametrize("name", sorted(_grouped_catalogue()))
+def test_the_catalogues_newer_entries_get_the_same_points_on_gradescope(exports, student_venv, tmp_path, name):
+    """The catalogue's entries kept in tests/catalogue/ (issue 18's: cells as Python runs them, marks a student
+    forges, limits, code that reaches into the interpreter, properties) through Gradescope's run_autograder:
+    the points test_submissions.py finds through lab2a grade and nbgrader, check by check."""
+    from lab2a.autograder.sandbox.confine import abi_version
+
+    submission = _grouped_catalogue(tmp_path / "escaped.txt", 9, tmp_path / "victim.txt")[name]
+    if submission.confined_only and abi_version() < 1:
+        pytest.skip("needs Linux Landlock (5.13 or newer)")
+    gradescope = run_gradescope(exports, student_venv, tmp_path / "autograder", {}, build=submission.build)
+    points = {t["name"].split()[0]: t["score"] for t in gradescope["result"]["tests"]}
+    assert points == {c.name: float(submission.expected[c.name]) for c in CHECKS}, gradescope["stdout"][-3000:]
+    assert not (tmp_path / "escaped.txt").exists()
 
 
 # ---- what a student's text can't do ---------------------------------------------------------------------------

@@ -188,7 +188,12 @@ def serve(requests: int, results: int, memory: int, max_message: int, protect=()
                  torch.optim.Optimizer, torch.optim.SGD, torch.autograd, np, data, data.DataLoader,
                  data.dataloader, data.dataloader._BaseDataLoaderIter, data.dataloader._SingleProcessDataLoaderIter,
                  data.TensorDataset, data.Dataset, torch.utils._device.DeviceContext)
-    taken, changed = integrity.snapshot(sandbox_modules, libraries), integrity.changed
+    taken = integrity.snapshot(sandbox_modules, libraries, objects=(channel,))
+    # the comparison's own code, its module's names and the builtins, held here (in this frame's locals, which
+    # Python code can't rebind) and compared with `is` before the comparison is trusted: a cell that swaps
+    # integrity.changed's __code__, or a builtin it calls, is seen by this loop itself
+    changed, settle, (core_entries, core_functions) = integrity.changed, integrity.settle, integrity.core()
+    missing, registered = object(), None
     while True:
         request = channel.receive()
         if request is None:
@@ -202,17 +207,34 @@ def serve(requests: int, results: int, memory: int, max_message: int, protect=()
                 _flush()
                 if problem:
                     failures.append({"statement": index, "line": statement["line"], "message": problem})
+            # the cell's finalizers run now, its signal handlers and timers are put back, and a kernel it registered
+            # with PyTorch's dispatcher is seen now (comparing them all takes some 50 ms: once per cell)
+            registered = registered or settle(taken)
             channel.send({"id": ident, "ran": {"failures": failures}})
         elif "op" in request:
-            before = changed(taken)
-            if before is None:
-                if request.get("quiet"):
-                    with _Quiet():
+            verdicts, answer = [], None
+            for stage in ("before", "after"):
+                verdict = None
+                for mapping, name, value in core_entries:
+                    if mapping.get(name, missing) is not value:
+                        verdict = f"{name} (what the sandbox's integrity check relies on)"
+                        break
+                for function, code, defaults, kwdefaults in core_functions:
+                    if verdict is None and (function.__code__ is not code or function.__defaults__ is not defaults
+                                            or function.__kwdefaults__ is not kwdefaults):
+                        verdict = "the code of the sandbox's integrity check"
+                # (the dispatcher's kernels after the operations that report properties, and after each cell)
+                verdict = verdict or registered or changed(taken, registrations=stage == "after"
+                                                           and request["op"] in integrity.PROPERTY_OPERATIONS)
+                verdicts.append(verdict)
+                if stage == "before" and verdict is None:
+                    if request.get("quiet"):
+                        with _Quiet():
+                            answer = ops.perform(namespace, request["op"], request.get("args", {}))
+                    else:
                         answer = ops.perform(namespace, request["op"], request.get("args", {}))
-                else:
-                    answer = ops.perform(namespace, request["op"], request.get("args", {}))
-                    _flush()
-            after = before or changed(taken)
+                        _flush()
+            after = verdicts[0] or verdicts[1]
             channel.send({"id": ident, **({"tampered": after} if after else answer)})
     _flush()
     os._exit(0)  # no atexit handlers or finalizers the student's code may have registered

@@ -185,5 +185,7 @@ def changed(taken: tuple, registrations: bool = True) -> str | None:
         if len(now) != len(identity) or any(a is not b for a, b in zip(now, identity)):
             if holder is sys.modules:
                 return f"sys.modules[{name!r}]"
-            return f"{getattr(holder, '__name__', 'a table')}.{name}"
+            owner = getattr(holder, "__name__", None) or ("a table" if isinstance(holder, dict) else
+                                                          f"the worker's {type(holder).__name__}")
+            return f"{owner}.{name}"
     return None

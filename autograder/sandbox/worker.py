@@ -207,10 +207,10 @@ def serve(requests: int, results: int, memory: int, max_message: int, protect=()
                 _flush()
                 if problem:
                     failures.append({"statement": index, "line": statement["line"], "message": problem})
-            # the cell's finalizers run now, its signal handlers and timers are put back, and a kernel it registered
-            # with PyTorch's dispatcher is seen now (comparing them all takes some 50 ms: once per cell)
-            registered = registered or settle(taken)
             channel.send({"id": ident, "ran": {"failures": failures}})
+            # then, before the next request is read: the cell's finalizers run, its signal handlers and timers are
+            # put back, and a kernel it registered with PyTorch's dispatcher is seen (some 50 ms: once per cell)
+            registered = registered or settle(taken)
         elif "op" in request:
             verdicts, answer = [], None
             for stage in ("before", "after"):

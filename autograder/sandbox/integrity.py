@@ -89,6 +89,11 @@ def snapshot(modules, libraries=(), objects=()) -> tuple:
     return (*entries, (None, "\0state", (_signals(), _registrations())))
 
 
+def with_signals(taken: tuple) -> tuple:
+    """The snapshot with the signal handlers and timers as they are now (the confinement sets one)."""
+    return (*taken[:-1], (None, "\0state", (_signals(), taken[-1][2][1])))
+
+
 def core() -> tuple:
     """What changed() relies on, for the worker to compare before it calls it: (entries, functions), entries
     as (dictionary, name, value) for this module's names and every builtin, functions as (function, code,

@@ -175,13 +175,6 @@ def serve(requests: int, results: int, memory: int, max_message: int, protect=()
     for fd in (requests, results):
         os.set_inheritable(fd, False)
     channel = Channel(requests, results, transport.encode, transport.decode, max_message)
-    sandbox = confine(os.getcwd(), memory, protected=_protected() + list(protect))
-    channel.send({"ready": True, "sandbox": sandbox.as_dict()})
-
-    namespace = prelude.namespace()
-    random.seed(0)
-    np.random.seed(0)
-    torch.manual_seed(0)
     sandbox_modules = (ops, student, scenario, transport, integrity, prelude, confine_module, sys.modules[__name__])
     data = torch.utils.data
     libraries = (torch, torch.Tensor, torch.nn.Module, torch.nn.Parameter, torch.nn.functional, torch.fft,
@@ -194,6 +187,17 @@ def serve(requests: int, results: int, memory: int, max_message: int, protect=()
     # integrity.changed's __code__, or a builtin it calls, is seen by this loop itself
     changed, settle, (core_entries, core_functions) = integrity.changed, integrity.settle, integrity.core()
     missing, registered = object(), None
+    # (taken before the confinement, its signal handlers added after it: the snapshot is the worker's start,
+    # not the first cell's)
+    sandbox = confine(os.getcwd(), memory, protected=_protected() + list(protect))
+    taken = integrity.with_signals(taken)
+    channel.send({"ready": True, "sandbox": sandbox.as_dict()})
+
+    namespace = prelude.namespace()
+    random.seed(0)
+    np.random.seed(0)
+    torch.manual_seed(0)
+
     while True:
         request = channel.receive()
         if request is None:

@@ -89,6 +89,13 @@ def snapshot(modules, libraries=(), objects=()) -> tuple:
     return (*entries, (None, "\0state", (_signals(), _registrations())))
 
 
+def with_objects(taken: tuple, objects) -> tuple:
+    """The snapshot with the worker's own objects (its Channel) added: their attributes, none added, their class."""
+    added = tuple((holder, name, (value,) if name in (_KEYS, _TYPE) else _identity(value))
+                  for holder, name, value in _entries((), (), objects))
+    return (*taken[:-1], *added, taken[-1])
+
+
 def with_signals(taken: tuple) -> tuple:
     """The snapshot with the signal handlers and timers as they are now (the confinement sets one)."""
     return (*taken[:-1], (None, "\0state", (_signals(), taken[-1][2][1])))

@@ -144,6 +144,26 @@ def _protected() -> list[str]:
     return places
 
 
+_PREPARED = []  # the snapshot taken in prepare(), before any student code: the fork server's, inherited (a list
+                # kept as it is, so that the snapshot of this module's names stays true)
+
+
+def _snapshot() -> tuple:
+    """integrity.snapshot of the sandbox's modules and the libraries the operations compute with (some 100 ms:
+    taken once in the fork server, so that no worker's first reply waits for it)."""
+    import numpy as np
+    import torch
+    from lab2a.autograder.sandbox import confine, integrity, ops, prelude, scenario, student, transport
+
+    data = torch.utils.data
+    libraries = (torch, torch.Tensor, torch.nn.Module, torch.nn.Parameter, torch.nn.functional, torch.fft,
+                 torch.optim.Optimizer, torch.optim.SGD, torch.autograd, np, data, data.DataLoader,
+                 data.dataloader, data.dataloader._BaseDataLoaderIter, data.dataloader._SingleProcessDataLoaderIter,
+                 data.TensorDataset, data.Dataset, torch.utils._device.DeviceContext)
+    return integrity.snapshot((ops, student, scenario, transport, integrity, prelude, confine, sys.modules[__name__]),
+                              libraries)
+
+
 def prepare():
     """What every worker needs before it confines itself: numpy, torch (one thread), warmed up, and the
     sandbox's own modules. Done once in the fork server (zygote.py), or here when run alone."""
@@ -160,6 +180,7 @@ def prepare():
     _warm_up(torch)
     # every module serve() needs, imported now: a worker that runs as another account may not read them
     from lab2a.autograder.sandbox import confine, integrity, ops, prelude, scenario, student, transport  # noqa: F401
+    _PREPARED[:] = [_snapshot()]
 
 
 def serve(requests: int, results: int, memory: int, max_message: int, protect=()) -> None:
@@ -168,20 +189,13 @@ def serve(requests: int, results: int, memory: int, max_message: int, protect=()
 
     import numpy as np
     import torch
-    from lab2a.autograder.sandbox import confine as confine_module
-    from lab2a.autograder.sandbox import integrity, ops, prelude, scenario, student, transport
+    from lab2a.autograder.sandbox import integrity, ops, prelude, transport
     from lab2a.autograder.sandbox.confine import confine
 
     for fd in (requests, results):
         os.set_inheritable(fd, False)
     channel = Channel(requests, results, transport.encode, transport.decode, max_message)
-    sandbox_modules = (ops, student, scenario, transport, integrity, prelude, confine_module, sys.modules[__name__])
-    data = torch.utils.data
-    libraries = (torch, torch.Tensor, torch.nn.Module, torch.nn.Parameter, torch.nn.functional, torch.fft,
-                 torch.optim.Optimizer, torch.optim.SGD, torch.autograd, np, data, data.DataLoader,
-                 data.dataloader, data.dataloader._BaseDataLoaderIter, data.dataloader._SingleProcessDataLoaderIter,
-                 data.TensorDataset, data.Dataset, torch.utils._device.DeviceContext)
-    taken = integrity.snapshot(sandbox_modules, libraries, objects=(channel,))
+    taken = integrity.with_objects(_PREPARED[0] if _PREPARED else _snapshot(), (channel,))
     # the comparison's own code, its module's names and the builtins, held here (in this frame's locals, which
     # Python code can't rebind) and compared with `is` before the comparison is trusted: a cell that swaps
     # integrity.changed's __code__, or a builtin it calls, is seen by this loop itself

@@ -3,7 +3,15 @@
 message quotes its exceptions) is escaped, so it can't break the table or add links, images or HTML.
 """
 
-from lab2a.autograder.grading.report import Report, TestResult, printable, written, written_line
+from lab2a.autograder.grading.report import (
+    REVIEW_TITLE,
+    Report,
+    TestResult,
+    printable,
+    review_lines,
+    written,
+    written_line,
+)
 
 _STATUS = {"pass": "✅ passed", "partial": "🟡 partial", "fail": "❌ failed", "error": "⚠️ error",
            "skipped": "➖ skipped"}
@@ -73,6 +81,9 @@ def summary(report: Report, title: str) -> str:
     notes = cell_notes(report)
     if notes:
         text += [notes]
+    if report.review:
+        items = "".join(f"- {escape(line)}\n" for line in review_lines(report.review))
+        text += [f"**{escape(REVIEW_TITLE)}**\n\n{items}"]
     if report.checks == "visible":
         text += ["Hidden checks run when your notebook is graded; they test the same things on other inputs.\n"]
     return "\n".join(text)

@@ -21,6 +21,7 @@ from lab2a.autograder.checks.manifest import CHECKS, check
 from lab2a.autograder.checks.registry import available, run_check
 from lab2a.autograder.grading.environment import fingerprint
 from lab2a.autograder.grading.layout import SOLUTION_CELLS, Plan, plan, release_notebook
+from lab2a.autograder.grading.reaching import review
 from lab2a.autograder.grading.report import Report, TestResult
 from lab2a.autograder.grading.session import DEFAULT_LIMITS, CellRun, GraderError, Limits, Session
 from lab2a.autograder.grading.submission import Choice, choose, load
@@ -170,6 +171,7 @@ def _graded(label: str, notebook, hidden: bool, key: int, limits: Limits, checks
     report = Report(label, "all" if hidden else "visible", [], notes=list(steps.notes), timeout=limits.timeout,
                     memory=limits.memory, sandbox=sandbox, output=output, output_bytes=output_bytes)
     report.cells = [_cell_entry(cell, ran.get(cell.name)) for cell in steps.cells]
+    report.review = review(steps.cells)
     task_notes = _task_notes(steps, report.cells)
     for c in checks:
         verdict = verdicts[c.name]

@@ -14,13 +14,15 @@ JSON (schema_version 3):
    grading took, "environment": {"python", "torch", "numpy", "nbgrader", "platform", "cpus", "device",
    "confinement", "grader"}: where the grade came from, written by the grader's process (grading/environment.py),
    "written": [{"name", "question", "max_score", "graded_by": "TA"}]: the written answers, which no
-   channel grades: their points are in neither score nor max_score}
+   channel grades: their points are in neither score nor max_score,
+   "review": [{"cell", "line", "what"}]: code that reaches into the interpreter, for the TA to look at
+   (grading/reaching.py; costs no points)}
 A check's status: "pass" (every point), "partial" (some), "fail" (none: wrong, or the student's code
 raised), "error" (none: it could not finish, e.g. a timeout or an unreadable notebook), "skipped"
 (worth 0 points and not run here, e.g. no GPU). A part's status: pass, fail, error or skipped; a part that
 did not pass has a "cause", its diagnosis as a short key ("wrap-around", "no-zero-grad": judge/causes.py),
 null for a part that passed. Version 3 added "assignment", "cause", "grader_failed", "seconds",
-"environment" and "written".
+"environment" and "written"; "review" is optional (absent from older version 3 reports).
 """
 
 import json
@@ -108,6 +110,7 @@ class Report:
     grader_failed: bool = False                   # the grader itself failed: this grade is not the student's
     seconds: float = 0.0                          # how long grading took, in the grader's process
     environment: dict = field(default_factory=dict)  # environment.fingerprint(): where the grade came from
+    review: list = field(default_factory=list)    # {"cell", "line", "what"}: for the TA to look at (reaching.py)
 
     @property
     def score(self) -> int:
@@ -145,6 +148,7 @@ class Report:
             "seconds": round(self.seconds, 3),
             "environment": dict(self.environment),
             "written": written(),
+            "review": [dict(item) for item in self.review],
         })
 
     def to_json(self) -> str:
@@ -176,12 +180,29 @@ class Report:
             for item in [c["message"] for c in problems] + list(self.notes):
                 wrapped = textwrap.wrap(item, width - 4, break_long_words=True, break_on_hyphens=False)
                 lines.extend(("  - " if i == 0 else "    ") + line for i, line in enumerate(wrapped))
+        if self.review:
+            lines += ["", REVIEW_TITLE + ":"]
+            for item in review_lines(self.review):
+                wrapped = textwrap.wrap(item, width - 4, break_long_words=True, break_on_hyphens=False)
+                lines.extend(("  - " if i == 0 else "    ") + line for i, line in enumerate(wrapped))
         if self.output_bytes:
             kept = len(self.output.encode("utf-8", "replace"))
             lines += ["", f"Your code printed {_size(self.output_bytes)} while it was graded"
                           + (f" (the first {_size(kept)} are kept in the JSON report)." if kept < self.output_bytes
                              else " (kept in the JSON report).")]
         return printable("\n".join(lines) + "\n")
+
+
+REVIEW_TITLE = "For your TA to look at (no points depend on it): code that reaches into the Python interpreter"
+MAX_REVIEW = 10  # findings listed in a table or a test cell's output (the JSON report keeps them all)
+
+
+def review_lines(review: list, limit: int = MAX_REVIEW) -> list[str]:
+    """One line per finding: where and what; the rest counted."""
+    lines = [f"{item['cell']}, line {item['line']}: {item['what']}" for item in review[:limit]]
+    if len(review) > limit:
+        lines.append(f"and {len(review) - limit} more (in the JSON report)")
+    return [printable(line) for line in lines]
 
 
 def _size(count: int) -> str:

@@ -10,17 +10,42 @@ at all: they must be the right numbers.
 """
 
 import builtins
+import gc
+import os
+import signal
 import sys
 import types
 
-BUILTINS = ("isinstance", "issubclass", "getattr", "hasattr", "type", "len", "float", "int", "bool", "str", "list",
-            "dict", "tuple", "range", "zip", "any", "all", "min", "max", "sum", "iter", "next", "enumerate", "callable")
+import torch
+import torch.nn.modules.module as _module_hooks
+from torch.utils._device import DeviceContext
 
+# every builtin but "_" (the interactive interpreter's last result): each stays the object it was
+BUILTINS = tuple(sorted(set(vars(builtins)) - {"_"}))
+
+# the operations whose answers describe a property the student's process reports (checks/manifest.py): after
+# them the dispatcher's kernels are compared too (the others answer with numbers the grader compares itself)
+PROPERTY_OPERATIONS = ("filter_attributes", "filter_meta", "train_device")
+REGISTERED = "a kernel registered with PyTorch's dispatcher (torch.library) that replaces one of PyTorch's"
 
 _KEYS = "\0keys"  # an entry holding a class's attribute names: one added (shadowing a C method) is a change
+_TYPE = "\0type"  # an entry holding an object's class: `obj.__class__ = Other` is a change
+
+# what the comparison itself calls, taken now, before any student code: the worker checks that these entries
+# of this module, and this module's functions, are what they were (core()) before it trusts changed()
+_FUNCTION_STACK_LENGTH, _FUNCTION_STACK_AT = torch._C._len_torch_function_stack, torch._C._get_function_stack_at
+_DISPATCH_STACK_LENGTH = torch._C._len_torch_dispatch_stack
+_ALL_OPS, _DUMP = torch._C._dispatch_get_all_op_names, torch._C._dispatch_dump
+_GETTRACE, _GETPROFILE = sys.gettrace, sys.getprofile
+_GETSIGNAL, _SETSIGNAL, _GETITIMER, _SETITIMER = signal.getsignal, signal.signal, signal.getitimer, signal.setitimer
+_SIGNALS = tuple(sorted(signal.valid_signals() - {signal.SIGKILL, signal.SIGSTOP}))
+_TIMERS = (signal.ITIMER_REAL, signal.ITIMER_VIRTUAL, signal.ITIMER_PROF)
+_TORCH_FILES = os.path.dirname(torch.__file__) + os.sep
+_COLLECT = gc.collect
+_FUNCTION = types.FunctionType
 
 
-def _entries(modules, libraries=()):
+def _entries(modules, libraries=(), objects=()):
     for library in libraries:  # what the operations compute with (torch, numpy): nothing of it replaced
         for name, value in list(vars(library).items()):
             yield library, name, value
@@ -37,48 +62,132 @@ def _entries(modules, libraries=()):
             if isinstance(value, dict) and name.isupper():  # a table of functions, e.g. OPERATIONS
                 for key, member in value.items():
                     yield value, key, member
+    for obj in objects:  # the worker's own objects (its Channel): their attributes, none added, their class
+        for name, value in vars(obj).items():
+            if name != "buffer":
+                yield obj, name, value
+        yield obj, _KEYS, frozenset(vars(obj))
+        yield obj, _TYPE, type(obj)
     for name in BUILTINS:
-        yield builtins, name, getattr(builtins, name)
+        if hasattr(builtins, name):
+            yield builtins, name, getattr(builtins, name)
 
 
 def _identity(value):
-    if isinstance(value, types.FunctionType):
+    if isinstance(value, _FUNCTION):
         return (value, value.__code__, value.__defaults__, value.__kwdefaults__)
     return (value,)
 
 
-def snapshot(modules, libraries=()) -> tuple:
+def snapshot(modules, libraries=(), objects=()) -> tuple:
     """modules: the sandbox's own, with their functions' code; libraries: modules and classes whose every
-    attribute must stay the object it is (torch, torch.Tensor, numpy, ...)."""
-    return tuple((holder, name, (value,) if name == _KEYS else _identity(value))
-                 for holder, name, value in _entries(modules, libraries))
+    attribute must stay the object it is (torch, torch.Tensor, numpy, ...); objects: the worker's own
+    objects (its Channel), whose attributes and class must stay. The last entry holds the process's
+    signal handlers and timers and the kernels registered with PyTorch's dispatcher, as they are now."""
+    entries = tuple((holder, name, (value,) if name in (_KEYS, _TYPE) else _identity(value))
+                    for holder, name, value in _entries(modules, libraries, objects))
+    return (*entries, (None, "\0state", (_signals(), _registrations())))
+
+
+def with_objects(taken: tuple, objects) -> tuple:
+    """The snapshot with the worker's own objects (its Channel) added: their attributes, none added, their class."""
+    added = tuple((holder, name, (value,) if name in (_KEYS, _TYPE) else _identity(value))
+                  for holder, name, value in _entries((), (), objects))
+    return (*taken[:-1], *added, taken[-1])
+
+
+def with_signals(taken: tuple) -> tuple:
+    """The snapshot with the signal handlers and timers as they are now (the confinement sets one)."""
+    return (*taken[:-1], (None, "\0state", (_signals(), taken[-1][2][1])))
+
+
+def core() -> tuple:
+    """What changed() relies on, for the worker to compare before it calls it: (entries, functions), entries
+    as (dictionary, name, value) for this module's names and every builtin, functions as (function, code,
+    defaults, keyword defaults) for this module's functions. Plain tuples, compared with `is` alone."""
+    here = vars(sys.modules[__name__])
+    entries = tuple((here, name, value) for name, value in here.items() if not name.startswith("__"))
+    entries += tuple((vars(builtins), name, vars(builtins)[name]) for name in BUILTINS if name in vars(builtins))
+    functions = tuple((value, value.__code__, value.__defaults__, value.__kwdefaults__) for value in here.values()
+                      if isinstance(value, types.FunctionType) and value.__module__ == __name__)
+    return entries, functions
+
+
+def _signals() -> tuple:
+    """Every signal's handler and the three interval timers: a handler or a timer can run code at a moment of
+    its choosing, e.g. to put back what an operation changed before the comparison after it."""
+    return (tuple(_GETSIGNAL(number) for number in _SIGNALS), tuple(_GETITIMER(timer) for timer in _TIMERS))
+
+
+def _registrations() -> frozenset:
+    """The kernels registered with PyTorch's dispatcher from outside torch's own files (torch.library,
+    torch._C._dispatch_library): one of them can replace torch.equal or a Meta kernel for every caller.
+    (torch registers more of its own as it loads its parts lazily, e.g. for torch.compile: not counted.)"""
+    found = set()
+    for name in _ALL_OPS():
+        for line in _DUMP(name).splitlines():
+            where = line.partition("registered at ")[2]
+            if where and not where.startswith(_TORCH_FILES) and not where.startswith("/__w/"):
+                found.add(line)
+    return frozenset(found)
+
+
+def settle(taken: tuple) -> str | None:
+    """At the end of a cell: the objects it left unreachable collected now (their finalizers run between cells,
+    not during an operation), and the signal handlers and timers it set put back as they were. Returns what
+    is wrong with the dispatcher's kernels (a registration from outside torch), if anything."""
+    _COLLECT()
+    handlers, timers = taken[-1][2][0]
+    for timer, (value, interval) in zip(_TIMERS, timers):
+        if _GETITIMER(timer) != (value, interval):
+            _SETITIMER(timer, value, interval)
+    for number, handler in zip(_SIGNALS, handlers):
+        if _GETSIGNAL(number) is not handler and handler is not None:
+            try:
+                _SETSIGNAL(number, handler)
+            except (OSError, RuntimeError, ValueError, TypeError):
+                pass
+    if _registrations() != taken[-1][2][1]:
+        return REGISTERED
+    return None
 
 
 def _interposed() -> str | None:
-    """What would see or change every torch call or Python line of an operation: a torch function or dispatch
-    mode entered, a trace or profile function set."""
-    import torch
-    from torch.utils._device import DeviceContext
-
+    """What would see or change every torch call, module call or Python line of an operation: a torch function
+    or dispatch mode entered, a global module hook, a trace or profile function set."""
     # (torch.set_default_device enters a DeviceContext of torch's own: honest code may call it)
-    functions = [torch._C._get_function_stack_at(i) for i in range(torch._C._len_torch_function_stack())]
-    if any(type(mode) is not DeviceContext for mode in functions) or torch._C._len_torch_dispatch_stack():
+    functions = [_FUNCTION_STACK_AT(i) for i in range(_FUNCTION_STACK_LENGTH())]
+    if any(type(mode) is not DeviceContext for mode in functions) or _DISPATCH_STACK_LENGTH():
         return "a torch function mode (TorchFunctionMode or TorchDispatchMode) left active"
-    if sys.gettrace() is not None or sys.getprofile() is not None:
+    for name, hooks in vars(_module_hooks).items():
+        if name.startswith("_global_") and isinstance(hooks, dict) and hooks:
+            return f"a global module hook (torch.nn.modules.module.{name}) left registered"
+    if _GETTRACE() is not None or _GETPROFILE() is not None:
         return "a trace or profile function (sys.settrace, sys.setprofile) left set"
     return None
 
 
-def changed(taken: list) -> str | None:
-    """The first entry of the snapshot that is not as it was, named; None when all are."""
+def changed(taken: tuple, registrations: bool = True) -> str | None:
+    """The first entry of the snapshot that is not as it was, named; None when all are. registrations: also
+    compare the dispatcher's kernels (some 50 ms)."""
     interposed = _interposed()
     if interposed:
         return interposed
-    for holder, name, identity in taken:
+    handlers, timers = taken[-1][2][0]
+    now_handlers, now_timers = _signals()
+    if now_timers != timers or any(a is not b for a, b in zip(now_handlers, handlers)):
+        return "a signal handler or an interval timer (signal.signal, signal.setitimer, signal.alarm) set"
+    if registrations and _registrations() != taken[-1][2][1]:
+        return REGISTERED
+    for holder, name, identity in taken[:-1]:
+        if name == _TYPE:
+            if type(holder) is not identity[0]:
+                return f"the class of the worker's {identity[0].__name__}"
+            continue
         if name == _KEYS:
             if frozenset(vars(holder)) != identity[0]:
                 added = sorted(set(vars(holder)) - identity[0]) or sorted(identity[0] - set(vars(holder)))
-                return f"{holder.__name__}.{added[0]} (added or removed)"
+                return f"{getattr(holder, '__name__', type(holder).__name__)}.{added[0]} (added or removed)"
             continue
         try:  # (a class's own dictionary: getattr would make a new bound method each time)
             current = holder[name] if isinstance(holder, dict) else vars(holder)[name]
@@ -88,5 +197,7 @@ def changed(taken: list) -> str | None:
         if len(now) != len(identity) or any(a is not b for a, b in zip(now, identity)):
             if holder is sys.modules:
                 return f"sys.modules[{name!r}]"
-            return f"{getattr(holder, '__name__', 'a table')}.{name}"
+            owner = getattr(holder, "__name__", None) or ("a table" if isinstance(holder, dict) else
+                                                          f"the worker's {type(holder).__name__}")
+            return f"{owner}.{name}"
     return None

@@ -144,6 +144,26 @@ def _protected() -> list[str]:
     return places
 
 
+_PREPARED = []  # the snapshot taken in prepare(), before any student code: the fork server's, inherited (a list
+                # kept as it is, so that the snapshot of this module's names stays true)
+
+
+def _snapshot() -> tuple:
+    """integrity.snapshot of the sandbox's modules and the libraries the operations compute with (some 100 ms:
+    taken once in the fork server, so that no worker's first reply waits for it)."""
+    import numpy as np
+    import torch
+    from lab2a.autograder.sandbox import confine, integrity, ops, prelude, scenario, student, transport
+
+    data = torch.utils.data
+    libraries = (torch, torch.Tensor, torch.nn.Module, torch.nn.Parameter, torch.nn.functional, torch.fft,
+                 torch.optim.Optimizer, torch.optim.SGD, torch.autograd, np, data, data.DataLoader,
+                 data.dataloader, data.dataloader._BaseDataLoaderIter, data.dataloader._SingleProcessDataLoaderIter,
+                 data.TensorDataset, data.Dataset, torch.utils._device.DeviceContext)
+    return integrity.snapshot((ops, student, scenario, transport, integrity, prelude, confine, sys.modules[__name__]),
+                              libraries)
+
+
 def prepare():
     """What every worker needs before it confines itself: numpy, torch (one thread), warmed up, and the
     sandbox's own modules. Done once in the fork server (zygote.py), or here when run alone."""
@@ -160,6 +180,7 @@ def prepare():
     _warm_up(torch)
     # every module serve() needs, imported now: a worker that runs as another account may not read them
     from lab2a.autograder.sandbox import confine, integrity, ops, prelude, scenario, student, transport  # noqa: F401
+    _PREPARED[:] = [_snapshot()]
 
 
 def serve(requests: int, results: int, memory: int, max_message: int, protect=()) -> None:
@@ -168,27 +189,29 @@ def serve(requests: int, results: int, memory: int, max_message: int, protect=()
 
     import numpy as np
     import torch
-    from lab2a.autograder.sandbox import confine as confine_module
-    from lab2a.autograder.sandbox import integrity, ops, prelude, scenario, student, transport
+    from lab2a.autograder.sandbox import integrity, ops, prelude, transport
     from lab2a.autograder.sandbox.confine import confine
 
     for fd in (requests, results):
         os.set_inheritable(fd, False)
     channel = Channel(requests, results, transport.encode, transport.decode, max_message)
+    taken = integrity.with_objects(_PREPARED[0] if _PREPARED else _snapshot(), (channel,))
+    # the comparison's own code, its module's names and the builtins, held here (in this frame's locals, which
+    # Python code can't rebind) and compared with `is` before the comparison is trusted: a cell that swaps
+    # integrity.changed's __code__, or a builtin it calls, is seen by this loop itself
+    changed, settle, (core_entries, core_functions) = integrity.changed, integrity.settle, integrity.core()
+    missing, registered = object(), None
+    # (taken before the confinement, its signal handlers added after it: the snapshot is the worker's start,
+    # not the first cell's)
     sandbox = confine(os.getcwd(), memory, protected=_protected() + list(protect))
+    taken = integrity.with_signals(taken)
     channel.send({"ready": True, "sandbox": sandbox.as_dict()})
 
     namespace = prelude.namespace()
     random.seed(0)
     np.random.seed(0)
     torch.manual_seed(0)
-    sandbox_modules = (ops, student, scenario, transport, integrity, prelude, confine_module, sys.modules[__name__])
-    data = torch.utils.data
-    libraries = (torch, torch.Tensor, torch.nn.Module, torch.nn.Parameter, torch.nn.functional, torch.fft,
-                 torch.optim.Optimizer, torch.optim.SGD, torch.autograd, np, data, data.DataLoader,
-                 data.dataloader, data.dataloader._BaseDataLoaderIter, data.dataloader._SingleProcessDataLoaderIter,
-                 data.TensorDataset, data.Dataset, torch.utils._device.DeviceContext)
-    taken, changed = integrity.snapshot(sandbox_modules, libraries), integrity.changed
+
     while True:
         request = channel.receive()
         if request is None:
@@ -203,16 +226,33 @@ def serve(requests: int, results: int, memory: int, max_message: int, protect=()
                 if problem:
                     failures.append({"statement": index, "line": statement["line"], "message": problem})
             channel.send({"id": ident, "ran": {"failures": failures}})
+            # then, before the next request is read: the cell's finalizers run, its signal handlers and timers are
+            # put back, and a kernel it registered with PyTorch's dispatcher is seen (some 50 ms: once per cell)
+            registered = registered or settle(taken)
         elif "op" in request:
-            before = changed(taken)
-            if before is None:
-                if request.get("quiet"):
-                    with _Quiet():
+            verdicts, answer = [], None
+            for stage in ("before", "after"):
+                verdict = None
+                for mapping, name, value in core_entries:
+                    if mapping.get(name, missing) is not value:
+                        verdict = f"{name} (what the sandbox's integrity check relies on)"
+                        break
+                for function, code, defaults, kwdefaults in core_functions:
+                    if verdict is None and (function.__code__ is not code or function.__defaults__ is not defaults
+                                            or function.__kwdefaults__ is not kwdefaults):
+                        verdict = "the code of the sandbox's integrity check"
+                # (the dispatcher's kernels after the operations that report properties, and after each cell)
+                verdict = verdict or registered or changed(taken, registrations=stage == "after"
+                                                           and request["op"] in integrity.PROPERTY_OPERATIONS)
+                verdicts.append(verdict)
+                if stage == "before" and verdict is None:
+                    if request.get("quiet"):
+                        with _Quiet():
+                            answer = ops.perform(namespace, request["op"], request.get("args", {}))
+                    else:
                         answer = ops.perform(namespace, request["op"], request.get("args", {}))
-                else:
-                    answer = ops.perform(namespace, request["op"], request.get("args", {}))
-                    _flush()
-            after = before or changed(taken)
+                        _flush()
+            after = verdicts[0] or verdicts[1]
             channel.send({"id": ident, **({"tampered": after} if after else answer)})
     _flush()
     os._exit(0)  # no atexit handlers or finalizers the student's code may have registered

@@ -92,6 +92,16 @@ def render(summary: Summary, source: str, title: str = "Lab 2A: what the class g
               _rows([f"<td>{_h(student)}</td>", f"<td>{_h(why)}</td>"] for student, why in summary.ungraded)
               or "<tr><td colspan=\"2\">none: every submission was graded from the student's code</td></tr>",
               "</table>",
+              "<h2 id=\"review\">For the TA to look at: code that reaches into the interpreter</h2>",
+              "<p class=\"muted\">Found in the students' cells (gc, frames, ctypes, torch.library, global hooks, "
+              "signal handlers, finalizers, builtins, the grader's package, the meta device named). It costs no "
+              "points: the points it could still claim are listed in autograder/README.md.</p>",
+              "<table id=\"review-table\"><tr><th>student</th><th>cell</th><th>line</th><th>what</th></tr>",
+              _rows([f"<td>{_h(student)}</td>", f"<td>{_h(item.get('cell'))}</td>",
+                     f"<td class=\"n\">{_h(item.get('line'))}</td>", f"<td>{_h(item.get('what'))}</td>"]
+                    for student, item in summary.review)
+              or "<tr><td colspan=\"4\">none</td></tr>",
+              "</table>",
               "<h2 id=\"slowest\">Slowest to grade</h2>",
               "<table id=\"slowest-table\"><tr><th>student</th><th>seconds</th></tr>",
               _rows([f"<td>{_h(student)}</td>", f"<td class=\"n\">{seconds:.1f}</td>"]

@@ -44,6 +44,7 @@ class Summary:
     ungraded: list              # (student, why)
     slowest: list               # (student, seconds)
     environments: list          # (environment dict, the students graded there), most common first
+    review: list = field(default_factory=list)  # (student, {"cell", "line", "what"}): for the TA to look at
 
     @property
     def scores(self) -> list:
@@ -94,4 +95,6 @@ def summarise(entries: list[Entry]) -> Summary:
             places.setdefault(key, []).append(e.student)
     environments = sorted(((json.loads(k), v) for k, v in places.items()), key=lambda pair: -len(pair[1]))
     max_score = max([e.max_score for e in entries if e.max_score] or [total_points()])
-    return Summary(entries, max_score, task_means, checks, ungraded, slowest, environments)
+    review = [(e.student, item) for e in entries if e.report is not None
+              for item in e.report.get("review") or [] if isinstance(item, dict)]
+    return Summary(entries, max_score, task_means, checks, ungraded, slowest, environments, review)

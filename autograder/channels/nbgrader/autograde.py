@@ -16,7 +16,8 @@ import nbformat
 from lab2a.autograder.checks.manifest import check
 from lab2a.autograder.grading.grade import grade_notebook
 from lab2a.autograder.grading.layout import TEST_CELLS, grade_id
-from lab2a.autograder.grading.report import Report, check_lines, printable
+from lab2a.autograder.grading.reaching import PROPERTY_CHECKS
+from lab2a.autograder.grading.report import REVIEW_TITLE, Report, check_lines, printable, review_lines
 from lab2a.autograder.grading.session import Limits
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Float
@@ -24,9 +25,12 @@ from traitlets import Float
 METADATA = "lab2a"   # the notebook's metadata key for the grade: its summary (sandbox, score) and the full report
 
 
-def outputs(test) -> list:
-    """The test cell's outputs for a check's result (grading/report.TestResult)."""
+def outputs(test, review: list = ()) -> list:
+    """The test cell's outputs for a check's result (grading/report.TestResult); review: findings for the TA
+    (grading/reaching.py), added as lines after the result (they change no points)."""
     lines = check_lines(test)
+    if review:
+        lines += [f"{REVIEW_TITLE}:"] + [f"  - {line}" for line in review_lines(review)]
     if test.status in ("pass", "skipped"):
         return [nbformat.v4.new_output("stream", name="stdout", text="\n".join(lines) + "\n")]
     if test.score > 0:
@@ -46,7 +50,7 @@ def fill(notebook, report: Report) -> None:
         name = TEST_CELLS.get(grade_id(cell))
         if name in tests:
             count += 1
-            cell.outputs = outputs(tests[name])
+            cell.outputs = outputs(tests[name], report.review if name in PROPERTY_CHECKS else ())
             cell.execution_count = count
         elif grade_id(cell) in notes:
             cell.outputs = [nbformat.v4.new_output("stream", name="stdout",

@@ -39,6 +39,7 @@ import copy
 import functools
 import operator
 import re
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
@@ -136,7 +137,9 @@ def ipython_source(text: str) -> str:
     becomes the call IPython makes; prompts and a common indent are removed). A cell under %%time or
     %%capture is its body, as IPython runs it, at its own lines. ValueError if IPython can't transform it."""
     try:
-        source = TransformerManager().transform_cell(text)
+        with warnings.catch_warnings():  # (IPython warns of lines it cut where Python does not)
+            warnings.simplefilter("ignore")
+            source = TransformerManager().transform_cell(text)
     except Exception as error:  # noqa: BLE001 (IPython's transformers on text it can't read)
         raise ValueError(f"IPython could not read it ({type(error).__name__}: {str(error)[:200]})") from None
     source = "\n" * _blank_lines_dropped(text) + source
@@ -198,8 +201,10 @@ def is_definition(statement: ast.stmt) -> bool:
 def _from_ipython(node: ast.expr) -> bool:
     """An expression made on get_ipython(): get_ipython().system(...), get_ipython().getoutput(...)."""
     while isinstance(node, (ast.Call, ast.Attribute)):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "get_ipython":
+            return True
         node = node.func if isinstance(node, ast.Call) else node.value
-    return isinstance(node, ast.Name) and node.id == "get_ipython"
+    return False
 
 
 def is_magic(statement: ast.stmt) -> bool:

@@ -31,13 +31,10 @@ IPython's single-line rewrites that depend on the live kernel (automagic without
 applied: a one-line cell is read as the Python it is.
 """
 
-import __future__
-
 import ast
 import codeop
 import copy
 import functools
-import operator
 import re
 import warnings
 from dataclasses import dataclass, field
@@ -84,8 +81,7 @@ def _is_solution(cell) -> bool:
 # IPython's compiler flags (its CachingCompiler is a codeop.Compile): a cell is parsed with them and with the
 # __future__ features the cells above set; each top-level node is then compiled on its own, from the AST.
 IPYTHON_FLAGS = codeop.Compile().flags
-FUTURE_FLAGS = functools.reduce(operator.or_, (getattr(__future__, name).compiler_flag
-                                               for name in __future__.all_feature_names))
+MAX_NESTED_MAGICS = 20  # %%time over %%capture over ...: deeper than this, the cell is not read
 # the line breaks of Python's tokenizer and of Jupyter's editor (not str.splitlines's form feed, \x1c-\x1e,
 # \x85, U+2028, U+2029: inside a comment or a string they are part of it)
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
@@ -107,6 +103,8 @@ def python_lines(text: str) -> list[str]:
 
 def _cell_magic(source: str) -> tuple[str, str, str] | None:
     """(name, line, body) when IPython made the whole cell one %%magic call."""
+    if not source.lstrip("\n").startswith("get_ipython().run_cell_magic("):
+        return None
     try:
         tree = ast.parse(source)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
@@ -132,10 +130,13 @@ def _blank_lines_dropped(text: str) -> int:
     return len(python_lines(dropped)) - 1
 
 
-def ipython_source(text: str) -> str:
+@functools.lru_cache(maxsize=8)  # (a cell is read for its statements and for what it defines)
+def ipython_source(text: str, depth: int = 0) -> str:
     """The Python IPython runs for a cell's text: its input transformation (a %magic, %%magic or !shell line
-    becomes the call IPython makes; prompts and a common indent are removed). A cell under %%time or
-    %%capture is its body, as IPython runs it, at its own lines. ValueError if IPython can't transform it."""
+    becomes the call IPython makes; prompts and a common indent are removed). A cell under %%time, %%capture
+    or %%prun is the code IPython runs of it, at its own lines. ValueError if IPython can't transform it."""
+    if depth > MAX_NESTED_MAGICS:
+        raise ValueError(f"it nests more than {MAX_NESTED_MAGICS} cell magics")
     try:
         with warnings.catch_warnings():  # (IPython warns of lines it cut where Python does not)
             warnings.simplefilter("ignore")
@@ -155,7 +156,7 @@ def ipython_source(text: str) -> str:
         return source
     whole = text if text.endswith("\n") else text + "\n"
     above = len(python_lines(whole)) - len(python_lines(code))  # the magic's line, and blank lines above it
-    return "\n" * max(above, 0) + ipython_source(code)
+    return "\n" * max(above, 0) + ipython_source(code, depth + 1)
 
 
 def parse(source: str, flags: int = IPYTHON_FLAGS) -> ast.Module:
@@ -224,10 +225,22 @@ class Statement:
     node: ast.stmt = field(compare=False, repr=False)
 
 
-def _first_line(source: str, node: ast.stmt) -> str:
-    decorators = getattr(node, "decorator_list", [])
-    segment = ast.get_source_segment(source, decorators[0] if decorators else node) or ""
-    return ("@" if decorators else "") + python_lines(segment)[0]
+class _Lines:
+    """A source's lines as Python counts them, each encoded once (AST columns count UTF-8 bytes): the first
+    line of each statement for messages, in time linear in the cell (ast.get_source_segment splits the whole
+    source again for each node)."""
+
+    def __init__(self, source: str):
+        self.lines, self.encoded = python_lines(source), {}
+
+    def first(self, node: ast.stmt) -> str:
+        decorators = getattr(node, "decorator_list", [])
+        start = decorators[0] if decorators else node
+        if start.lineno not in self.encoded:
+            self.encoded[start.lineno] = self.lines[start.lineno - 1].encode("utf-8", "surrogatepass")
+        line = self.encoded[start.lineno]
+        end = start.end_col_offset if start.end_lineno == start.lineno else None
+        return ("@" if decorators else "") + line[start.col_offset:end].decode("utf-8", "replace")
 
 
 def _problem(error: Exception) -> str:
@@ -245,23 +258,29 @@ def statements(source: str, flags: int = IPYTHON_FLAGS) -> tuple[list[Statement]
         tree = parse(source, flags)
     except (SyntaxError, ValueError, RecursionError, MemoryError) as error:
         return [], _problem(error)
-    found = []
+    found, lines = [], _Lines(source)
     for index, node in enumerate(tree.body):
         decorators = getattr(node, "decorator_list", [])
         line = min(d.lineno for d in decorators) if decorators else node.lineno
-        found.append(Statement(index, line, _first_line(source, node), is_definition(node) and not is_magic(node),
-                               node))
+        found.append(Statement(index, line, lines.first(node), is_definition(node) and not is_magic(node), node))
     return found, None
 
 
 def defines(text: str, name: str) -> bool:
     """The cell (its text, as written) defines this function or class at its top level."""
+    names = _top_level_definitions(text)
+    if names is None:  # a cell with a syntax error: look at the text
+        return any(line.startswith((f"def {name}(", f"class {name}(", f"class {name}:")) for line in python_lines(text))
+    return name in names
+
+
+@functools.lru_cache(maxsize=256)
+def _top_level_definitions(text: str) -> frozenset | None:
     try:
         tree = parse(ipython_source(text))
-    except (SyntaxError, ValueError, RecursionError, MemoryError):  # a cell with a syntax error: look at the text
-        return any(line.startswith((f"def {name}(", f"class {name}(", f"class {name}:")) for line in python_lines(text))
-    return any(isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and s.name == name
-               for s in tree.body)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    return frozenset(s.name for s in tree.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)))
 
 
 # ---- the cells -----------------------------------------------------------------------------------------------

@@ -114,7 +114,7 @@ def test_a_cell_ipython_refuses_does_not_run_and_says_why(ipython):
     assert ipython(P.IPYTHON_REFUSES) is None                # Jupyter shows an IndentationError
     cell = _plan(S.notebook(P.IPYTHON_REFUSES))
     (train,) = [c for c in cell.cells if c.name == "train"]
-    assert train.statements == [] and "IndentationError" in train.problem
+    assert train.statements == [] and "does not run in Jupyter either (IndentationError" in train.problem
     assert "Line 11 holds a form feed" in train.problem      # Python's line, as the student sees it
 
 
@@ -196,6 +196,12 @@ def test_ipython_calls_never_run_and_a_syntax_error_keeps_its_line():
     assert problem.startswith("has a SyntaxError at line 2")   # Python's line count, not str.splitlines's
 
 
+def test_cell_magics_nested_too_deep_are_not_read():
+    (cell,) = [c for c in _plan(S.notebook("%%time\n" * 50 + I.TRAIN_ZERO_GRAD_FIRST)).cells if c.name == "train"]
+    assert cell.statements == [] and "nests more than 20 cell magics" in cell.problem
+    assert _running_names("%%time\n" * 20 + "A = 1\n") == {"A"}
+
+
 def test_decorated_definitions_start_at_their_first_decorator():
     found = _cell(P.DECORATED_FILTER)
     (cls,) = [s for s in found if isinstance(s.node, ast.ClassDef)]
@@ -247,7 +253,7 @@ def test_separators_anywhere_in_comments_and_strings_change_no_statement(task, i
         source = ipython_source(text)
     except ValueError:     # IPython itself refuses the cell (see IPYTHON_REFUSES): so does the grader
         cell = _plan(S.notebook(**{"train" if task == "train" else "filter": text}))
-        assert any(c.problem and "IPython could not read it" in c.problem for c in cell.cells)
+        assert any(c.problem and "could not be read by IPython" in c.problem for c in cell.cells)
         return
     found, problem = statements(source)
     assert problem is None

@@ -136,13 +136,14 @@ def ipython_source(text: str, depth: int = 0) -> str:
     becomes the call IPython makes; prompts and a common indent are removed). A cell under %%time, %%capture
     or %%prun is the code IPython runs of it, at its own lines. ValueError if IPython can't transform it."""
     if depth > MAX_NESTED_MAGICS:
-        raise ValueError(f"it nests more than {MAX_NESTED_MAGICS} cell magics")
+        raise ValueError(f"nests more than {MAX_NESTED_MAGICS} cell magics: the grader does not read it")
     try:
         with warnings.catch_warnings():  # (IPython warns of lines it cut where Python does not)
             warnings.simplefilter("ignore")
             source = TransformerManager().transform_cell(text)
     except Exception as error:  # noqa: BLE001 (IPython's transformers on text it can't read)
-        raise ValueError(f"IPython could not read it ({type(error).__name__}: {str(error)[:200]})") from None
+        raise ValueError(f"could not be read by IPython, so it does not run in Jupyter either ({type(error).__name__}: "
+                         f"{str(error)[:200]})") from None
     source = "\n" * _blank_lines_dropped(text) + source
     magic = _cell_magic(source)
     if magic is None or magic[0] not in _BODY_RUNS:
@@ -150,7 +151,7 @@ def ipython_source(text: str, depth: int = 0) -> str:
     name, line, body = magic
     try:
         code = _BODY_RUNS[name](line, body)
-    except Exception:  # noqa: BLE001 (IPython's UsageError: the magic fails, its body never runs)
+    except (Exception, SystemExit):  # noqa: BLE001 (IPython's UsageError: the magic fails, its body never runs)
         code = None
     if code is None:
         return source
@@ -486,7 +487,7 @@ def _student_cell(position: int, gid: str | None, text: str, flags: int) -> Stud
     try:
         source = ipython_source(text)
     except ValueError as error:
-        found, problem, source = [], f"can't run in Jupyter either: {error}{_separator_hint(text)}", ""
+        found, problem, source = [], f"{error}{_separator_hint(text)}", ""
     else:
         found, problem = statements(source, flags)
     task = next((task for _, (task, _, name) in SOLUTION_CELLS.items() if defines(text, name)), None)

@@ -253,12 +253,24 @@ def _problem(error: Exception) -> str:
     return f"could not be read as Python ({type(error).__name__}: {str(error)[:200]})"
 
 
+def _plain_syntax_error(source: str, flags: int) -> SyntaxError | None:
+    """The syntax error as Python words it for a whole file (IPython's flags for interactive input give
+    "invalid syntax" where Python says "Perhaps you forgot a comma?")."""
+    try:
+        parse(source, flags & ~(codeop.PyCF_DONT_IMPLY_DEDENT | codeop.PyCF_ALLOW_INCOMPLETE_INPUT))
+    except SyntaxError as error:
+        return error
+    except (ValueError, RecursionError, MemoryError):
+        return None
+    return None
+
+
 def statements(source: str, flags: int = IPYTHON_FLAGS) -> tuple[list[Statement], str | None]:
     """The top-level statements of a cell's Python (ipython_source), or ([], why it can't run): a syntax error."""
     try:
         tree = parse(source, flags)
     except (SyntaxError, ValueError, RecursionError, MemoryError) as error:
-        return [], _problem(error)
+        return [], _problem(_plain_syntax_error(source, flags) or error)
     found, lines = [], _Lines(source)
     for index, node in enumerate(tree.body):
         decorators = getattr(node, "decorator_list", [])

@@ -2,6 +2,7 @@
 on this kernel and as older Landlock versions allow; the worker's plain-data channel; the fork server;
 the limits on time, disk and tampering."""
 
+import ast
 import base64
 import json
 import os
@@ -13,6 +14,7 @@ import time
 
 import numpy as np
 import pytest
+from lab2a.autograder.grading.layout import IPYTHON_FLAGS
 from lab2a.autograder.grading.session import CellRun, Limits, Session
 from lab2a.autograder.sandbox import transport
 from lab2a.autograder.sandbox.confine import abi_version, readable_rules
@@ -182,19 +184,21 @@ def ask(session: Session, operation: str, **args) -> dict:
 
 
 def _cell(source: str, name: str = "cell 5") -> CellRun:
-    return CellRun(f"your {name}", f"<cell {name}>", [{"line": 1, "source": source}])
+    """Every top-level statement of the source, run (the grader would run only its definitions)."""
+    nodes = ast.parse(source).body
+    return CellRun(f"your {name}", f"<cell {name}>", source, IPYTHON_FLAGS,
+                   [{"index": i, "line": node.lineno} for i, node in enumerate(nodes)])
 
 
 def test_a_session_runs_cells_then_operations_and_keeps_going_after_a_crash():
     with Session(Limits(timeout=10)) as session:
-        ran = session.run_cell(CellRun("cell", "<cell>", [
-            {"line": 1, "source": "import ctypes"},
-            {"line": 2, "source": "CRASH = ctypes.string_at(0)"},           # a segmentation fault: skipped
-            {"line": 3, "source": "from torch import nn\nclass ConvolutionalFilter(nn.Module):\n"
-                                  "    def __init__(self, taps):\n        super().__init__()\n"
-                                  "        self.taps = taps\n        self.filter = nn.Parameter(torch.zeros(taps))"},
-            {"line": 9, "source": "assert False, 'a failing assert'"}]))
-        assert "SIGSEGV" in ran.skipped[1] and "AssertionError at line 9" in ran.failures[3]
+        ran = session.run_cell(_cell("import ctypes\n"
+                                     "CRASH = ctypes.string_at(0)\n"  # a segmentation fault: skipped
+                                     "from torch import nn\nclass ConvolutionalFilter(nn.Module):\n"
+                                     "    def __init__(self, taps):\n        super().__init__()\n"
+                                     "        self.taps = taps\n        self.filter = nn.Parameter(torch.zeros(taps))\n"
+                                     "assert False, 'a failing assert'\n", "cell"))
+        assert "SIGSEGV" in ran.skipped[1] and "AssertionError at line 9" in ran.failures[4]
         answer = ask(session, "filter_attributes", taps=[3])
         assert answer["data"]["modules"][0]["taps"] == {"present": True, "type": "int", "value": 3.0}
         assert session.workers == 2  # the crash cost one worker; the cell's other statements ran again
@@ -269,8 +273,8 @@ KILLED_GRADER = textwrap.dedent("""
     from lab2a.autograder.grading.session import CellRun, Limits, Session
     with Session(Limits(timeout=60)) as session:
         print("running", flush=True)
-        session.run_cell(CellRun("cell", "<cell>", [{"line": 1, "source": "open('mine', 'w').write('x')\\n"
-                                                     "import time\\ntime.sleep(60)"}]))
+        source = "open('mine', 'w').write('x')\\nimport time\\ntime.sleep(60)\\n"
+        session.run_cell(CellRun("cell", "<cell>", source, 0, [{"index": i, "line": i + 1} for i in range(3)]))
     """)
 
 
@@ -347,9 +351,7 @@ def test_a_submission_has_a_time_budget_in_all():
     """Each slow statement is stopped after its step's limit; once the budget is spent, the rest is not run."""
     with Session(Limits(timeout=1, total=3)) as session:
         started = time.monotonic()
-        ran = [session.run_cell(CellRun("cell", "<cell>", [{"line": 1, "source": "import time"},
-                                                            {"line": 2, "source": "WAIT = time.sleep(60)"}]))
-               for _ in range(6)]
+        ran = [session.run_cell(_cell("import time\nWAIT = time.sleep(60)\n")) for _ in range(6)]
         assert time.monotonic() - started < 20
         assert "timed out after 1 s" in ran[0].skipped[1]
         assert "used up the 3 s of grading" in ran[-1].skipped[0]
@@ -362,10 +364,9 @@ def test_a_worker_that_stops_reading_cannot_block_the_grader():
     request larger than a pipe's buffer must still end at its deadline (red team, round 2)."""
     from lab2a.autograder.grading.errors import StepFailed
     with Session(Limits(timeout=3)) as session:
-        session.run_cell(CellRun("cell", "<cell>", [
-            {"line": 1, "source": "import ctypes, threading, time"},
-            {"line": 2, "source": "FREEZE = threading.Thread(target=lambda: (time.sleep(0.3), ctypes.PyDLL(None)"
-                                  ".sleep(600)), daemon=True).start()"}]))
+        session.run_cell(_cell("import ctypes, threading, time\n"
+                               "FREEZE = threading.Thread(target=lambda: (time.sleep(0.3), ctypes.PyDLL(None)"
+                               ".sleep(600)), daemon=True).start()\n"))
         time.sleep(1)
         started = time.monotonic()
         with pytest.raises(StepFailed, match="timed out after 3 s"):

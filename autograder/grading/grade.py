@@ -146,7 +146,7 @@ def submission_key(key: int, steps: Plan) -> int:
     and stay the same for the same code. The public key stays as it is."""
     if key == PUBLIC_KEY:
         return key
-    code = "\n\0".join(cell.source for cell in steps.cells)
+    code = "\n\0".join(cell.text for cell in steps.cells)
     return int.from_bytes(hashlib.sha256(f"{key}\0{code}".encode("utf-8", "surrogatepass")).digest()[:7], "big") + 1
 
 
@@ -158,8 +158,8 @@ def _graded(label: str, notebook, hidden: bool, key: int, limits: Limits, checks
         for index, (kind, item) in enumerate(steps.steps):
             if kind == "cell":
                 if item.problem is None:
-                    runs = [{"line": s.line, "source": s.source} for s in item.statements if s.runs]
-                    ran[item.name] = session.run_cell(CellRun(item.label, item.filename, runs))
+                    runs = [{"index": s.index, "line": s.line} for s in item.statements if s.runs]
+                    ran[item.name] = session.run_cell(CellRun(item.label, item.filename, item.source, item.flags, runs))
                 order[item.name] = index
             else:
                 order[item] = index
@@ -186,7 +186,7 @@ def _graded(label: str, notebook, hidden: bool, key: int, limits: Limits, checks
 
 
 def _cell_entry(cell, run: CellRun | None) -> dict:
-    skipped = [{"line": s.line, "statement": s.source.splitlines()[0][:80]} for s in cell.statements if not s.runs]
+    skipped = [{"line": s.line, "statement": s.text[:80]} for s in cell.statements if not s.runs]
     if cell.problem:
         return {"name": cell.name, "kind": cell.kind, "status": "error", "message": f"{cell.label} {cell.problem}.",
                 "skipped": skipped}
@@ -195,7 +195,7 @@ def _cell_entry(cell, run: CellRun | None) -> dict:
     failed = sorted({**(run.failures if run else {}), **(run.skipped if run else {})}.items())
     for index, why in failed[:MAX_LISTED]:
         statement = statements[index]
-        text = statement.source.splitlines()[0][:60]
+        text = statement.text[:60]
         problems.append(f"line {statement.line} (`{text}`) {why}")
     if len(failed) > MAX_LISTED:
         problems.append(f"and {len(failed) - MAX_LISTED} more statements")

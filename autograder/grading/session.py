@@ -480,13 +480,16 @@ class CellRun:
     """A student cell as the sandbox runs it: its statements, less those skipped so far."""
     label: str
     filename: str
-    statements: list                           # {"line", "source"} of every statement that runs by the rule
+    source: str                                # the cell's Python (layout.ipython_source); the worker parses it
+    flags: int                                 # the compiler flags it is parsed and compiled with (layout.py)
+    statements: list                           # {"index", "line"} of every top-level node that runs by the rule
     skipped: dict = field(default_factory=dict)   # statement index -> why it is skipped (it timed out, ...)
     failures: dict = field(default_factory=dict)  # statement index -> what it raised
 
     def request(self) -> dict:
         kept = [s for i, s in enumerate(self.statements) if i not in self.skipped]
-        return {"run": {"label": self.label, "filename": self.filename, "statements": kept}}
+        return {"run": {"label": self.label, "filename": self.filename, "source": self.source, "flags": self.flags,
+                        "statements": kept}}
 
     def index(self, position: int) -> int:
         """The statement index of the position-th statement sent."""

@@ -8,9 +8,12 @@ holds nothing of the grader's: no check, expected value, oracle or reference loo
 modules. Then it says it is ready and serves the grader's requests, one JSON line each (transport.py)
 on the requests pipe, each answered on the results pipe with the request's id:
 
-  {"id": i, "run": {"label", "filename", "statements": [{"line", "source"}]}}
-        run these top-level statements of a cell in order; before each: {"id": i, "statement": j};
-        at the end: {"id": i, "ran": {"failures": [{"statement", "line", "message"}]}}
+  {"id": i, "run": {"label", "filename", "source", "flags", "statements": [{"index", "line"}]}}
+        parse the cell's Python (source, with the compiler flags `flags`: IPython's and the __future__
+        features the cells above set), then compile and run these of its top-level nodes in order, each
+        on its own from the AST, as IPython does (a __future__ import holds for the nodes after it);
+        before each: {"id": i, "statement": j}; at the end: {"id": i, "ran": {"failures": [{"statement",
+        "line", "message"}]}}
   {"id": i, "op": name, "args": {...}, "quiet": bool}
         one operation of ops.py; the answer is ops.perform's, e.g. {"id": i, "data": {...}}, or
         {"id": i, "unsendable": why} when it can't be encoded. quiet: the student's prints are dropped.
@@ -20,10 +23,13 @@ results. Nothing here decides a score.
 """
 
 import argparse
+import ast
+import codeop
 import importlib.util
 import os
 import sys
 import traceback
+from inspect import CO_COROUTINE
 
 
 def _flush() -> None:
@@ -76,11 +82,25 @@ def _line_in(tb, filename: str) -> int | None:
     return line
 
 
-def run_statement(source: str, line: int, filename: str, namespace: dict) -> str | None:
-    """Run one top-level statement of a cell (its line numbers kept); what went wrong, if anything."""
+def _finish(coroutine) -> None:
+    """Run a top-level await (IPython allows one) to its end without an event loop (the sandbox has none)."""
     try:
-        code = compile("\n" * (line - 1) + source, filename, "exec")
-        exec(code, namespace)
+        while True:
+            if coroutine.send(None) is not None:  # it waits on a future: that needs an event loop
+                coroutine.close()
+                raise RuntimeError("it awaits something only an event loop can run, and the grader runs none")
+    except StopIteration:
+        pass
+
+
+def run_statement(node: ast.stmt, line: int, filename: str, namespace: dict, compiler: codeop.Compile) -> str | None:
+    """Compile one top-level node of a cell with the cell's compiler and run it; what went wrong, if anything."""
+    try:
+        code = compiler(ast.Module([node], []), filename, "exec")
+        if code.co_flags & CO_COROUTINE:
+            _finish(eval(code, namespace))
+        else:
+            exec(code, namespace)
     except SystemExit as error:
         return f"called sys.exit({error.code!r})" if error.code is not None else "called sys.exit()"
     except BaseException as error:  # noqa: BLE001 (whatever the student's statement raises)
@@ -88,6 +108,29 @@ def run_statement(source: str, line: int, filename: str, namespace: dict) -> str
         said = str(error).strip().splitlines()[0][:300] if str(error).strip() else ""
         return f"raised {type(error).__name__} at line {where}" + (f": {said}" if said else "")
     return None
+
+
+def run_cell(cell: dict, namespace: dict, started) -> list[dict]:
+    """Run the cell's statements that the grader chose (run request); started(j) before the j-th. The failures."""
+    compiler = codeop.Compile()
+    compiler.flags = cell["flags"] | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT  # (IPython's, with autoawait on)
+    unread = "is not in the cell"
+    try:
+        nodes = compile(cell["source"], cell["filename"], "exec", cell["flags"] | ast.PyCF_ONLY_AST, True).body
+    except (SyntaxError, ValueError, RecursionError, MemoryError) as error:  # (the grader parsed it: never)
+        nodes, unread = [], f"could not be parsed ({type(error).__name__})"
+    failures = []
+    for position, statement in enumerate(cell["statements"]):
+        started(position)
+        index, line = statement["index"], statement["line"]
+        if 0 <= index < len(nodes):
+            problem = run_statement(nodes[index], line, cell["filename"], namespace, compiler)
+        else:
+            problem = unread
+        _flush()
+        if problem:
+            failures.append({"statement": position, "line": line, "message": problem})
+    return failures
 
 
 class _Quiet:
@@ -218,13 +261,8 @@ def serve(requests: int, results: int, memory: int, max_message: int, protect=()
             break
         ident = request.get("id")
         if "run" in request:
-            cell, failures = request["run"], []
-            for index, statement in enumerate(cell["statements"]):
-                channel.send({"id": ident, "statement": index})
-                problem = run_statement(statement["source"], statement["line"], cell["filename"], namespace)
-                _flush()
-                if problem:
-                    failures.append({"statement": index, "line": statement["line"], "message": problem})
+            failures = run_cell(request["run"], namespace,
+                                lambda j, ident=ident: channel.send({"id": ident, "statement": j}))
             channel.send({"id": ident, "ran": {"failures": failures}})
             # then, before the next request is read: the cell's finalizers run, its signal handlers and timers are
             # put back, and a kernel it registered with PyTorch's dispatcher is seen (some 50 ms: once per cell)

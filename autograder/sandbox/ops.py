@@ -351,11 +351,13 @@ def train_run(namespace: dict, scenario: dict) -> dict:
             "passes": data.sampler.passes}
 
 
-# The device check. Without a GPU a forgotten .to(device) changes nothing, so the loader yields
-# _Unmoved tensors, and moving one to the device gives a plain tensor; the model and the loss note
-# which kind they receive. The moves are only pretended (the data stays on the CPU), so train can be
-# called with device "cuda" on any machine. If the loop needs a real GPU for "cuda" (it creates a
-# tensor with device=device), the check runs again with device "cpu", where only an explicit move counts.
+# The device check. Without a GPU a forgotten .to(device) changes nothing, so train runs under a torch
+# mode (_Moves) that notes the moves: x.to(device), x.cuda() (for "cuda"), x.cpu() (for "cpu") and a
+# tensor made with device=device (torch.tensor(x, device=device)) give a _Moved tensor, and what torch
+# computes from one is one too; the model and the loss note whether they receive one. A batch copied
+# without a device (torch.tensor(x), torch.as_tensor(x), a numpy round trip) is not moved. The moves are
+# only pretended (the data stays on the CPU), so train can be called with device "cuda" on any machine. If
+# the loop needs a real GPU for "cuda" anyway, the check runs again with device "cpu".
 
 def _target(func, args, kwargs) -> str | None:
     """The device type a .to(...)/.cuda()/.cpu() call asks for, or None (e.g. .to(torch.float64))."""
@@ -370,27 +372,34 @@ def _target(func, args, kwargs) -> str | None:
         return None
 
 
-class _Unmoved(torch.Tensor):
-    """A batch tensor as the loader yields it, not yet moved to `device` (set by the subclasses)."""
-    device_type = None
+class _Moved(torch.Tensor):
+    """A tensor moved to train's device (its data left on the CPU)."""
 
-    @classmethod
-    def __torch_function__(cls, func, types, args=(), kwargs=None):
+
+class _Moves(TorchFunctionMode):
+    """While train runs: moves to `device_type` give _Moved tensors, without touching a GPU."""
+
+    def __init__(self, device_type: str):
+        super().__init__()
+        self.device_type = device_type
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
-        moves = func in (torch.Tensor.to, torch.Tensor.cuda, torch.Tensor.cpu)
-        if moves and _target(func, args, kwargs) == cls.device_type:
-            plain = args[0].as_subclass(torch.Tensor)  # moved: a plain tensor, but left on the CPU
+        if func in _MOVES and args and isinstance(args[0], torch.Tensor) and \
+                _target(func, args, kwargs) == self.device_type:
             dtype = kwargs.get("dtype") or next((a for a in args[1:] if isinstance(a, torch.dtype)), None)
-            return plain.to(dtype) if dtype is not None else plain
-        return super().__torch_function__(func, types, args, kwargs)
-
-
-class _NotOnCuda(_Unmoved):
-    device_type = "cuda"
-
-
-class _NotOnCpu(_Unmoved):
-    device_type = "cpu"
+            moved = args[0] if dtype is None else args[0].to(dtype)
+            return moved.as_subclass(_Moved)
+        device = kwargs.get("device")
+        if device is not None and func not in _MOVES:
+            try:
+                made_here = torch.device(device).type == self.device_type
+            except (RuntimeError, TypeError):
+                made_here = False
+            if made_here:  # a factory with device=device: made on the device
+                result = func(*args, **{k: v for k, v in kwargs.items() if k != "device"})
+                return result.as_subclass(_Moved) if isinstance(result, torch.Tensor) else result
+        return func(*args, **kwargs)
 
 
 def _plain(t):
@@ -398,7 +407,7 @@ def _plain(t):
 
 
 class _NotingModel(nn.Module):
-    """One learnable gain; notes whether each input is an unmoved batch. Stays on the CPU when train
+    """One learnable gain; notes whether each input was moved to the device. Stays on the CPU when train
     moves it (estimator.to(device) is fine, not needed)."""
 
     def __init__(self):
@@ -412,31 +421,29 @@ class _NotingModel(nn.Module):
     cuda = cpu = to
 
     def forward(self, x):
-        self.unmoved.append(isinstance(x, _Unmoved))
-        return self.gain * _plain(x)
+        moved = isinstance(x, _Moved)
+        self.unmoved.append(not moved)
+        out = self.gain * _plain(x)
+        return out.as_subclass(_Moved) if moved else out
 
 
 class _NotingLoss(nn.Module):
-    """MSE; notes whether an argument is an unmoved batch (the target, or an unmoved input passed through)."""
+    """MSE; notes whether an argument was not moved (the target, or an unmoved input passed through)."""
 
     def __init__(self):
         super().__init__()
         self.unmoved = []
 
     def forward(self, a, b):
-        self.unmoved.append(isinstance(a, _Unmoved) or isinstance(b, _Unmoved))
+        self.unmoved.append(not (isinstance(a, _Moved) and isinstance(b, _Moved)))
         return nn.functional.mse_loss(_plain(a), _plain(b))
 
 
 def _device_run(train, s: Scenario, device: str) -> dict:
-    kind = _NotOnCuda if device == "cuda" else _NotOnCpu
     net, loss = _NotingModel(), _NotingLoss()
-
-    def collate(pairs):
-        return tuple(torch.stack(list(items)).as_subclass(kind) for items in zip(*pairs))
-
-    student.call("train", train, net, loader(s, collate_fn=collate), torch.optim.SGD(net.parameters(), lr=0.01),
-                 loss, s.n_epochs, torch.device(device), detail=f"(with device={device!r})")
+    with _Moves(device):
+        student.call("train", train, net, loader(s), torch.optim.SGD(net.parameters(), lr=0.01),
+                     loss, s.n_epochs, torch.device(device), detail=f"(with device={device!r})")
     return {"device": device, "inputs": net.unmoved[:1000], "targets": loss.unmoved[:1000]}
 
 

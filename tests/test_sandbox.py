@@ -224,6 +224,21 @@ def test_an_operation_on_a_changed_sandbox_is_not_answered():
         assert answer == {"id": answer["id"], "tampered": "lab2a.autograder.sandbox.student.summary"}
 
 
+def test_the_grader_reads_the_input_and_the_taps_back_from_memory_it_shares_with_the_worker():
+    """forward scales x in place, then makes the worker's own reading agree (its `before`, reached through the
+    stack): the grader's reading of the shared memory still sees the change. The taps, doubled at each call, are
+    read there as each call left them."""
+    from . import implementations as I
+
+    forges = I.FORGES_AN_UNCHANGED_INPUT.replace("x.mul_(0.5)\n", "x.mul_(0.5)\n        self.filter.data.mul_(2)\n")
+    h, x = np.arange(1, 4, dtype=np.float32), np.ones((2, 1, 8), np.float32)
+    with Session(Limits(timeout=20)) as session:
+        session.run_cell(_cell(forges))
+        calls = ask(session, "filter_calls", taps=3, h=h, calls=[{"x": x}, {"x": x}])["data"]["calls"]
+    assert [call["input_change"] for call in calls] == [0.5, 0.5]
+    assert calls[0]["taps_after"].tolist() == [2, 4, 6] and calls[1]["taps_after"].tolist() == [4, 8, 12]
+
+
 def test_the_worker_holds_no_grader_module():
     """What the student's process has loaded of lab2a: the sandbox's modules and their packages, nothing else."""
     with Session(Limits(timeout=10)) as session:

@@ -325,6 +325,8 @@ CPU_TENSOR = "a tensor inside forward is created on the CPU: create it with devi
 
 
 _HOST_READ = ("item() cannot be called on meta", "cannot copy out of meta")
+WITHOUT_A_GPU = ("forward runs on PyTorch's meta device and on a simulated GPU, and returns its output on the input's "
+                 "device (no GPU here: tested without one)")
 SIMULATED = " (tested with the input and the module on a simulated GPU: x.device is 'cuda', the data on the CPU)"
 
 
@@ -366,8 +368,11 @@ def any_device(ask, key, memo) -> None:
     Then forward runs on data with its input on a simulated GPU (ops._SimulatedDevice), which takes the
     branches the data takes (three input sizes) and follows a detour by the CPU back to the device:
     where the meta run stopped for want of data (a Python number read out of a tensor, which works on
-    a GPU too) or of a meta kernel, that run decides."""
+    a GPU too) or of a meta kernel, that run decides. Where the sandbox has a GPU, forward runs there
+    instead and its numbers are compared with the grader's float64 oracle. The pass message says which."""
     taps_matter(ask, key, memo)
+    if data_of(ask("cuda_available"))["cuda"]:
+        return _on_the_gpu(ask, key)
     data = data_of(ask("filter_meta", taps=META_TAPS, shape=list(META_SHAPE)))
     left_behind = [name for name, device in data["plain_tensors"] if device != "meta"]
     stray = (f" self.{left_behind[0]} is a plain tensor attribute, which .to(device) leaves on the CPU: register it "
@@ -395,8 +400,8 @@ def any_device(ask, key, memo) -> None:
         raise Failed(f"{CPU_TENSOR}. It meets the input, on another device, in torch's {data['mixes'][0]}"
                      f"{where}.{stray}")
     _simulated(data, stray)
-    if error:
-        return  # stopped for want of data or of a meta kernel; on the simulated GPU nothing failed
+    if error:  # stopped for want of data or of a meta kernel; on the simulated GPU nothing failed
+        return WITHOUT_A_GPU
     out = data["output"]
     if not out.get("tensor"):
         raise Failed(f"forward returned a {out.get('type')}, not a torch.Tensor{where}.")
@@ -405,6 +410,21 @@ def any_device(ask, key, memo) -> None:
                      f"{CPU_TENSOR}.{stray}")
     if out["dtype"] != "float32":
         raise Failed(f"forward returned {out['dtype']} for a float32 input{where}: keep the input's dtype.")
+    return WITHOUT_A_GPU
+
+
+DEVICE_RUN = Run((noise_case(81, (4, 1, 1000), 402, ", on the GPU"),))
+
+
+def _on_the_gpu(ask, key) -> str:
+    """The device part on a GPU: forward on CUDA inputs, its output there and equal to the oracle's."""
+    outcomes = outputs_of(ask, DEVICE_RUN, key, device="cuda")
+    for case, got, _, _ in outcomes:
+        if got.get("tensor") and not str(got.get("device", "")).startswith("cuda"):
+            raise Failed(f"{case.what}: forward returned its output on {got['device']}, not on the input's device "
+                         f"(tested on this machine's GPU). {CPU_TENSOR}.")
+    judge_outcomes((DEVICE_RUN,), outcomes)
+    return "forward runs on the GPU (tested on this machine's GPU: its outputs there equal the grader's float64 oracle)"
 
 
 CUDA_RUN = Run((noise_case(81, (4, 1, N), 401, ", on the GPU"),))

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -237,6 +238,19 @@ def test_the_grader_reads_the_input_and_the_taps_back_from_memory_it_shares_with
         calls = ask(session, "filter_calls", taps=3, h=h, calls=[{"x": x}, {"x": x}])["data"]["calls"]
     assert [call["input_change"] for call in calls] == [0.5, 0.5]
     assert calls[0]["taps_after"].tolist() == [2, 4, 6] and calls[1]["taps_after"].tolist() == [4, 8, 12]
+
+
+def test_memory_shared_with_the_grader_opens_no_folder_to_the_worker():
+    """A mapped memfd is "/memfd:... (deleted)" in /proc/self/maps: its folder, "/", must not become readable."""
+    from lab2a.autograder.sandbox import shared
+    from lab2a.autograder.sandbox.confine import runtime_paths
+
+    region = shared.Region(1 << 16)
+    try:
+        assert any("memfd:lab2a-shared" in line for line in open("/proc/self/maps"))
+        assert Path("/") not in runtime_paths() and Path("/tmp") not in runtime_paths()
+    finally:
+        region.close()
 
 
 def test_the_worker_holds_no_grader_module():

@@ -409,3 +409,65 @@ return F.conv1d(padded, self.filter.flip(0).view(1, 1, -1)).reshape(x.shape)
 TRAIN_ZEROES_BETWEEN = buggy_train(("            optimizer.zero_grad()\n", ""),
                                    ("            loss.backward()\n", "            loss.backward()\n"
                                                                     "            optimizer.zero_grad()\n"))
+
+# ---- issue 18: properties the checks used to misjudge --------------------------------------------------------
+
+# correct on a GPU: the computation goes by the CPU and the result comes back with .to(x.device)
+CPU_DETOUR_MOVED_BACK = filter_source("torch.zeros(taps)", """
+xc, h = x.cpu(), self.filter.cpu()
+n = xc.shape[-1]
+size = 2 ** (n + self.taps - 2).bit_length()
+y = torch.fft.irfft(torch.fft.rfft(xc, size) * torch.fft.rfft(h.to(xc.dtype), size), size)[..., :n]
+y = y.to(x.device)
+return y
+""")
+
+
+def _writes_into_x_when(condition: str) -> str:
+    """A right output, then x changed in place, on the inputs where `condition` holds only."""
+    return filter_source("torch.zeros(taps)", FFT.replace("return torch.fft.irfft(spectrum, size)[..., :n]", f"""\
+y = torch.fft.irfft(spectrum, size)[..., :n]
+if {condition}:
+    x.mul_(0.5)                                 # scales its input in place
+return y"""))
+
+
+WRITES_INTO_X_WHEN_2D = _writes_into_x_when("x.dim() == 2")
+WRITES_INTO_X_WHEN_SHORT = _writes_into_x_when("x.shape[-1] < self.taps")
+
+
+def _cpu_ones_when(condition: str) -> str:
+    """A right output, multiplied by a window of ones made on the CPU, on the inputs where `condition` holds."""
+    return filter_source("torch.zeros(taps)", FFT.replace("return torch.fft.irfft(spectrum, size)[..., :n]", f"""\
+y = torch.fft.irfft(spectrum, size)[..., :n]
+if {condition}:
+    y = y * torch.ones(n)                       # on the CPU whatever x's device
+return y"""))
+
+
+CPU_TENSOR_WHEN_LOUD = _cpu_ones_when("x.abs().max() > 1")
+CPU_TENSOR_WHEN_QUIET = _cpu_ones_when("x.abs().max() < 0.1")
+
+# the batch copied without a device, in place of x.to(device)
+_MOVE = "            x, y = x.to(device), y.to(device)\n"
+TRAIN_TORCH_TENSOR = TRAIN_ZERO_GRAD_FIRST.replace(_MOVE, "            x, y = torch.tensor(x), torch.tensor(y)\n")
+TRAIN_AS_TENSOR = TRAIN_ZERO_GRAD_FIRST.replace(_MOVE, "            x, y = torch.as_tensor(x), torch.as_tensor(y)\n")
+TRAIN_NUMPY_ROUND_TRIP = TRAIN_ZERO_GRAD_FIRST.replace(
+    _MOVE, "            x, y = torch.from_numpy(np.asarray(x)), torch.from_numpy(np.asarray(y))\n")
+# ... and with the device: moved
+TRAIN_TENSOR_ON_THE_DEVICE = TRAIN_ZERO_GRAD_FIRST.replace(
+    _MOVE, "            x, y = torch.tensor(x, device=device), torch.as_tensor(y, device=device)\n")
+
+# forward scales its input in place, then makes the worker's copy of the input agree (through the stack)
+FORGES_AN_UNCHANGED_INPUT = filter_source("torch.zeros(taps)", FFT.replace(
+    "return torch.fft.irfft(spectrum, size)[..., :n]", """\
+y = torch.fft.irfft(spectrum, size)[..., :n]
+x.mul_(0.5)
+import sys
+frame = sys._getframe(1)
+while frame is not None:
+    before = frame.f_locals.get("before")
+    if isinstance(before, torch.Tensor) and before.shape == x.shape:
+        before.copy_(x)                         # the worker's own reading now sees no change
+    frame = frame.f_back
+return y"""))

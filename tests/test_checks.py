@@ -134,6 +134,68 @@ def test_rows_joined_along_a_leading_axis_are_blamed_on_leaking_rows():
     assert "rows of the batch leak" in shapes["message"] and "first K-1" not in shapes["message"]
 
 
+# ---- properties judged right (issue 18) ------------------------------------------------------------------------
+
+def test_a_detour_by_the_cpu_moved_back_with_to_x_device_keeps_the_device_point():
+    got = results(namespace(I.CPU_DETOUR_MOVED_BACK), ["filter_device", "filter_outputs", "filter_gradient"])
+    assert {name: r.status for name, r in got.items()} == dict.fromkeys(got, "pass"), got
+    if not torch.cuda.is_available():
+        assert "simulated GPU" in got["filter_device"].message and "without one" in got["filter_device"].message
+
+
+@pytest.mark.parametrize("source, shape", [(I.WRITES_INTO_X_WHEN_2D, "(3, 32000)"),
+                                           (I.WRITES_INTO_X_WHEN_SHORT, "(2, 1, 100)")])
+def test_side_effects_are_looked_for_on_every_input_shape_the_checks_use(source, shape):
+    got = results(namespace(source), ["filter_structure", "filter_outputs"])
+    side_effects = parts(got["filter_structure"])["no side effects"]
+    assert side_effects["status"] == "fail" and "forward changed its input x" in side_effects["message"]
+    assert shape in side_effects["message"]
+    assert got["filter_outputs"].status == "pass"  # each output is computed before x is changed
+
+
+@pytest.mark.parametrize("source", [I.CPU_TENSOR_WHEN_LOUD, I.CPU_TENSOR_WHEN_QUIET])
+def test_a_cpu_tensor_behind_a_branch_on_the_data_loses_the_device_point(source):
+    got = results(namespace(source), ["filter_device", "filter_outputs"])
+    assert got["filter_outputs"].status == "pass"
+    assert got["filter_device"].status == "fail" and "created on the CPU" in got["filter_device"].message
+
+
+def test_the_grader_reads_the_input_back_itself_after_each_call():
+    """forward changes x, then makes the worker's own copy agree: the shared memory still shows the change."""
+    result = run_in_process("filter_structure", namespace(I.FORGES_AN_UNCHANGED_INPUT))
+    side_effects = parts(result)["no side effects"]
+    assert side_effects["status"] == "fail" and "forward changed its input x during call 1" in side_effects["message"]
+
+
+def test_with_a_gpu_the_device_part_compares_numbers_computed_there():
+    """The choice between the GPU and the meta device, without a GPU: an asker that says there is one and runs
+    the "cuda" calls on the CPU, their outputs labelled cuda:0. The meta probe must not run then."""
+    from lab2a.autograder.channels.notebook import local_asker
+    from lab2a.autograder.checks.cases import PUBLIC_KEY
+    from lab2a.autograder.checks.registry import run_check
+
+    def on_a_gpu(ns):
+        plain = local_asker(ns)
+
+        def ask(operation, **args):
+            assert operation != "filter_meta"
+            if operation == "cuda_available":
+                return {"data": {"cuda": True}}
+            if args.get("device") != "cuda":
+                return plain(operation, **args)
+            answer = plain(operation, **{**args, "device": "cpu"})
+            for call in answer["data"]["calls"]:
+                if isinstance(call.get("output"), dict) and call["output"].get("tensor"):
+                    call["output"]["device"] = "cuda:0"
+            return answer
+        return ask
+
+    right = run_check("filter_device", on_a_gpu(namespace(I.CORRECT_FILTERS["fft, ones"])), PUBLIC_KEY)
+    assert right.status == "pass" and "this machine's GPU" in right.parts[0].message
+    wrong = run_check("filter_device", on_a_gpu(namespace(I.BUGGY_FILTERS["roll without zeroing"][0])), PUBLIC_KEY)
+    assert wrong.status == "fail" and "wraps around" in wrong.parts[0].message
+
+
 # ---- buggy training loops ------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("name", I.BUGGY_TRAINS)
@@ -168,6 +230,18 @@ def test_batches_not_moved_to_the_device_fail_the_device_check(edit, phrase):
     assert run_in_process("train_trajectory", ns).status == "pass"  # on the CPU nothing else shows it
     result = run_in_process("train_device", ns)
     assert result.status == "fail" and phrase in result.message
+
+
+@pytest.mark.parametrize("source", [I.TRAIN_TORCH_TENSOR, I.TRAIN_AS_TENSOR, I.TRAIN_NUMPY_ROUND_TRIP])
+def test_a_batch_copied_without_a_device_is_not_moved(source):
+    ns = namespace(source)
+    assert run_in_process("train_trajectory", ns).status == "pass"
+    result = run_in_process("train_device", ns)
+    assert result.status == "fail" and "x = x.to(device)" in result.message
+
+
+def test_a_batch_made_with_device_device_is_moved():
+    assert run_in_process("train_device", namespace(I.TRAIN_TENSOR_ON_THE_DEVICE)).status == "pass"
 
 
 def test_every_mistake_of_the_training_scenarios_moves_the_losses_far_beyond_the_tolerance():

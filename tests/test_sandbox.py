@@ -11,6 +11,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -226,6 +227,34 @@ def test_an_operation_on_a_changed_sandbox_is_not_answered():
         session.run_cell(_cell("import lab2a.autograder.sandbox.student as s\ns.summary = lambda *a, **k: {}"))
         answer = ask(session, "cuda_available")
         assert answer == {"id": answer["id"], "tampered": "lab2a.autograder.sandbox.student.summary"}
+
+
+def test_the_grader_reads_the_input_and_the_taps_back_from_memory_it_shares_with_the_worker():
+    """forward scales x in place, then makes the worker's own reading agree (its `before`, reached through the
+    stack): the grader's reading of the shared memory still sees the change. The taps, doubled at each call, are
+    read there as each call left them."""
+    from . import implementations as I
+
+    forges = I.FORGES_AN_UNCHANGED_INPUT.replace("x.mul_(0.5)\n", "x.mul_(0.5)\n        self.filter.data.mul_(2)\n")
+    h, x = np.arange(1, 4, dtype=np.float32), np.ones((2, 1, 8), np.float32)
+    with Session(Limits(timeout=20)) as session:
+        session.run_cell(_cell(forges))
+        calls = ask(session, "filter_calls", taps=3, h=h, calls=[{"x": x}, {"x": x}])["data"]["calls"]
+    assert [call["input_change"] for call in calls] == [0.5, 0.5]
+    assert calls[0]["taps_after"].tolist() == [2, 4, 6] and calls[1]["taps_after"].tolist() == [4, 8, 12]
+
+
+def test_memory_shared_with_the_grader_opens_no_folder_to_the_worker():
+    """A mapped memfd is "/memfd:... (deleted)" in /proc/self/maps: its folder, "/", must not become readable."""
+    from lab2a.autograder.sandbox import shared
+    from lab2a.autograder.sandbox.confine import runtime_paths
+
+    region = shared.Region(1 << 16)
+    try:
+        assert any("memfd:lab2a-shared" in line for line in open("/proc/self/maps"))
+        assert Path("/") not in runtime_paths() and Path("/tmp") not in runtime_paths()
+    finally:
+        region.close()
 
 
 def test_the_worker_holds_no_grader_module():

@@ -21,7 +21,7 @@ from lab2a.autograder.checks.manifest import check
 from lab2a.autograder.checks.registry import implementation, run_check
 from lab2a.autograder.grading.errors import StepFailed
 from lab2a.autograder.grading.report import TestResult, check_lines
-from lab2a.autograder.sandbox import ops, transport
+from lab2a.autograder.sandbox import ops, shared, transport
 
 NOTEBOOK_TIMEOUT = 20.0  # seconds per check, as the grader allows
 
@@ -53,7 +53,7 @@ def _time_limit(seconds: float):
 def local_asker(namespace: dict):
     """ask(operation, **args) run in this process on these definitions, through the same plain-data
     format as the sandbox's (so both see the same numbers)."""
-    def ask(operation: str, **args) -> dict:
+    def send(operation: str, args: dict) -> dict:
         sent = transport.decode(transport.encode(args))
         try:
             answer = ops.perform(namespace, operation, sent, reraise=(CheckTimeout,))
@@ -61,6 +61,9 @@ def local_asker(namespace: dict):
             raise StepFailed("timeout", f"timed out after {NOTEBOOK_TIMEOUT:g} s: your code did not finish (an "
                                         f"infinite loop, or very slow code?)") from None
         return transport.decode(transport.encode(answer))
+
+    def ask(operation: str, **args) -> dict:
+        return shared.exchange(shared.local_region(), operation, args, send)
     return ask
 
 

@@ -97,6 +97,37 @@ def taps_matter(ask, key, memo) -> None:
     memo["taps matter"] = True
 
 
+def _side_effect(where: str, number: int, call: dict, h: np.ndarray) -> str | None:
+    """What forward changed during a call (its input, its taps), or None. Both are read by the grader from
+    the memory it shares with the sandbox (sandbox/shared.py) after the call."""
+    change = call["input_change"]
+    if change != 0:
+        return (f"{where}: forward changed its input x during call {number} (by up to {change:.3g}). Don't write "
+                f"into x (x[..., 0] = 0, x += ..., x.mul_(...)): work on a copy, or use out-of-place operations.")
+    moved, index = largest_error(np.asarray(call["taps_after"]), h.astype(np.float64))
+    if moved != 0:
+        return (f"{where}: forward changed self.filter during call {number}: tap {index[0]} was "
+                f"{h[index[0]]:.6g} before and {call['taps_after'][index[0]]:.6g} after. forward must only "
+                f"read the taps (no self.filter.data = ..., no in-place flip_ or mul_ on the parameter).")
+    return None
+
+
+def side_effect_cases() -> tuple:
+    """One case per (taps, input shape, dtype) that a visible check hands forward: side effects are looked
+    for on each (a forward may write into x only when x.dim() == 2, or only when there are more taps than
+    samples). Hidden checks' shapes are left out: a visible check must not show them."""
+    from lab2a.autograder.checks.convergence import CLIPS, LENGTH, TAPS
+
+    runs = (*LAB_BATCHES, *OTHER_SHAPES, *MORE_TAPS, *CAUSAL_IMPULSES, *APART_IMPULSES)
+    used = [TAPS_MATTER, *SIDE_EFFECTS, GRADIENT_CASE, *(case for run in runs for case in run.cases)]
+    seen, cases = {(c.taps, c.shape, c.dtype) for c in SIDE_EFFECTS}, []
+    for case in [*used, noise_case(TAPS, (CLIPS, 1, LENGTH), 0)]:
+        if (case.taps, case.shape, case.dtype) not in seen:
+            seen.add((case.taps, case.shape, case.dtype))
+            cases.append(noise_case(case.taps, case.shape, 500 + len(cases), dtype=case.dtype))
+    return tuple(cases)
+
+
 def no_side_effects(ask, key, memo) -> None:
     taps_matter(ask, key, memo)
     h, _ = SIDE_EFFECTS[0].inputs(key)
@@ -107,16 +138,9 @@ def no_side_effects(ask, key, memo) -> None:
     for number, call in enumerate(calls, start=1):
         if "error" in call:
             raise Failed(f"{where}: call {number}: {error_message(call['error'])}")
-        change = call["input_change"]
-        if change != 0:
-            raise Failed(f"{where}: forward changed its input x during call {number} (by up to {change:.3g}). "
-                         f"Don't write into x (x[..., 0] = 0, x += ..., x.mul_(...)): work on a copy, or use "
-                         f"out-of-place operations.")
-        moved, index = largest_error(np.asarray(call["taps_after"]), h.astype(np.float64))
-        if moved != 0:
-            raise Failed(f"{where}: forward changed self.filter during call {number}: tap {index[0]} was "
-                         f"{h[index[0]]:.6g} before and {call['taps_after'][index[0]]:.6g} after. forward must only "
-                         f"read the taps (no self.filter.data = ..., no in-place flip_ or mul_ on the parameter).")
+        problem = _side_effect(where, number, call, h)
+        if problem:
+            raise Failed(problem)
     first, third = (calls[0].get("output") or {}), (calls[2].get("output") or {})
     a, b = usable_values(first, inputs[0], "float32"), usable_values(third, inputs[2], "float32")
     if a is not None and b is not None:
@@ -127,6 +151,14 @@ def no_side_effects(ask, key, memo) -> None:
                          f"{error:.3g} at {location(index, a.shape)}; allowed {limit:.2g}). forward keeps something "
                          f"from one call to the next (the end of the previous input?): compute each output from its "
                          f"own input only.")
+    for case in side_effect_cases():  # each shape the checks use, on a fresh module; outputs are judged elsewhere
+        h, x = case.inputs(key)
+        call = data_of(ask("filter_calls", taps=case.taps, h=h, calls=[{"x": x, "values": False}],
+                           dtype=case.dtype))["calls"][0]
+        if "error" not in call:  # an exception on this shape costs the output checks, not this one
+            problem = _side_effect(case.what, 1, call, h)
+            if problem:
+                raise Failed(problem.replace(" during call 1", ""))
 
 
 # ---- outputs ---------------------------------------------------------------------------------------------
@@ -293,8 +325,9 @@ CPU_TENSOR = "a tensor inside forward is created on the CPU: create it with devi
 
 
 _HOST_READ = ("item() cannot be called on meta", "cannot copy out of meta")
-_PINNED = {"numpy": "converts a tensor to numpy", "__array__": "converts a tensor to numpy",
-           "cpu": "moves a tensor to the CPU (.cpu())"}
+WITHOUT_A_GPU = ("forward runs on PyTorch's meta device and on a simulated GPU, and returns its output on the input's "
+                 "device (no GPU here: tested without one)")
+SIMULATED = " (tested with the input and the module on a simulated GPU: x.device is 'cuda', the data on the CPU)"
 
 
 def _cause_of_error(error: dict) -> str | None:
@@ -312,13 +345,34 @@ def _cause_of_error(error: dict) -> str | None:
     return None
 
 
+def _simulated(data: dict, stray: str) -> None:
+    """Fails with what the run on the simulated GPU found: numpy on a tensor on the device, a CPU tensor
+    meeting one on it, an output left on the CPU."""
+    run = data.get("simulated") or {}
+    if run.get("pins"):
+        raise Failed(f"forward converts a tensor on the input's device to numpy ({run['pins'][0]}): numpy only "
+                     f"takes CPU tensors, so it fails on a GPU (and cuts the gradient). Use torch operations "
+                     f"throughout{SIMULATED}.")
+    if run.get("mixes"):
+        raise Failed(f"{CPU_TENSOR}. It meets the input, on another device, in torch's {run['mixes'][0]}"
+                     f"{SIMULATED}.{stray}")
+    if "cpu" in run.get("outputs", []):
+        raise Failed(f"forward returned its output on the CPU, not on the input's device{SIMULATED}: "
+                     f"{CPU_TENSOR}, or move the result back with .to(x.device).{stray}")
+
+
 def any_device(ask, key, memo) -> None:
     """Without a GPU, PyTorch's meta device stands in for one: a meta tensor has a shape, a dtype and a
     device but no data. A tensor forward creates on the CPU then meets the meta input: most operations
     raise, and the few that don't check devices on meta are caught by watching every torch operation.
-    Where the meta run stops for want of data (a Python number read out of a tensor, which works on a
-    GPU too) or of a meta kernel, forward's run on the CPU tells whether it pins its data to the CPU."""
+    Then forward runs on data with its input on a simulated GPU (ops._SimulatedDevice), which takes the
+    branches the data takes (three input sizes) and follows a detour by the CPU back to the device:
+    where the meta run stopped for want of data (a Python number read out of a tensor, which works on
+    a GPU too) or of a meta kernel, that run decides. Where the sandbox has a GPU, forward runs there
+    instead and its numbers are compared with the grader's float64 oracle. The pass message says which."""
     taps_matter(ask, key, memo)
+    if data_of(ask("cuda_available"))["cuda"]:
+        return _on_the_gpu(ask, key)
     data = data_of(ask("filter_meta", taps=META_TAPS, shape=list(META_SHAPE)))
     left_behind = [name for name, device in data["plain_tensors"] if device != "meta"]
     stray = (f" self.{left_behind[0]} is a plain tensor attribute, which .to(device) leaves on the CPU: register it "
@@ -342,15 +396,12 @@ def any_device(ask, key, memo) -> None:
         stopped = no_kernel or any(sign in text for sign in _HOST_READ)
         if not stopped:  # not a device problem (forward not written yet, a bug of its own)
             raise Failed(describe_error(error["where"], error["kind"], error["text"]))
-        pinned = next((_PINNED[name] for name in data.get("host_reads", []) if name in _PINNED), None)
-        if pinned:
-            raise Failed(f"forward {pinned}: that ties it to the CPU, so it fails on a GPU. Keep the computation in "
-                         f"torch operations on the input's device.")
     if data["mixes"]:
         raise Failed(f"{CPU_TENSOR}. It meets the input, on another device, in torch's {data['mixes'][0]}"
                      f"{where}.{stray}")
-    if error:
-        return  # stopped for want of data or of a meta kernel, and nothing pins forward to the CPU
+    _simulated(data, stray)
+    if error:  # stopped for want of data or of a meta kernel; on the simulated GPU nothing failed
+        return WITHOUT_A_GPU
     out = data["output"]
     if not out.get("tensor"):
         raise Failed(f"forward returned a {out.get('type')}, not a torch.Tensor{where}.")
@@ -359,6 +410,21 @@ def any_device(ask, key, memo) -> None:
                      f"{CPU_TENSOR}.{stray}")
     if out["dtype"] != "float32":
         raise Failed(f"forward returned {out['dtype']} for a float32 input{where}: keep the input's dtype.")
+    return WITHOUT_A_GPU
+
+
+DEVICE_RUN = Run((noise_case(81, (4, 1, 1000), 402, ", on the GPU"),))
+
+
+def _on_the_gpu(ask, key) -> str:
+    """The device part on a GPU: forward on CUDA inputs, its output there and equal to the oracle's."""
+    outcomes = outputs_of(ask, DEVICE_RUN, key, device="cuda")
+    for case, got, _, _ in outcomes:
+        if got.get("tensor") and not str(got.get("device", "")).startswith("cuda"):
+            raise Failed(f"{case.what}: forward returned its output on {got['device']}, not on the input's device "
+                         f"(tested on this machine's GPU). {CPU_TENSOR}.")
+    judge_outcomes((DEVICE_RUN,), outcomes)
+    return "forward runs on the GPU (tested on this machine's GPU: its outputs there equal the grader's float64 oracle)"
 
 
 CUDA_RUN = Run((noise_case(81, (4, 1, N), 401, ", on the GPU"),))

@@ -1,6 +1,7 @@
 """Every check's parts by name, and running a check: each part in turn, its points from the manifest.
 
-A part is a function (ask, key, memo) -> None that raises Failed when the student's code is wrong;
+A part is a function (ask, key, memo) that raises Failed when the student's code is wrong, and may return
+the text of its pass (else the manifest's);
 ask(operation, **args) runs one operation of sandbox/ops.py on the student's code (in the sandbox, or
 in the student's own kernel for check_in_notebook) and returns its answer. A part that can't finish
 (the sandbox timed out, its process ended) is an error worth 0; after a timeout the check's remaining
@@ -66,8 +67,9 @@ def run_check(name: str, ask, key: int) -> Verdict:
             parts.append(PartResult(part.name, 0, part.points, "error", stopped, cause_of(stopped, "error")))
             continue
         try:
-            functions[part.name](ask, key, memo)
-            parts.append(PartResult(part.name, part.points, part.points, "pass", part.what))
+            said = functions[part.name](ask, key, memo)  # a part may say how it passed (a GPU, or none)
+            parts.append(PartResult(part.name, part.points, part.points, "pass",
+                                    said if isinstance(said, str) else part.what))
         except Failed as failure:
             parts.append(PartResult(part.name, 0, part.points, failure.status, failure.message,
                                     failure.cause or cause_of(failure.message, failure.status)))

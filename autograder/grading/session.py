@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lab2a.autograder.grading.errors import GraderError, StepFailed
-from lab2a.autograder.sandbox import transport
+from lab2a.autograder.sandbox import shared, transport
 
 import lab2a
 
@@ -208,7 +208,7 @@ class _ForkServer:
         return json.loads(line), fds
 
     def spawn(self, folder: str, protect, fds: list) -> tuple[int, int | None]:
-        """A new worker in `folder`, given its four pipes; returns (pid, pidfd or None)."""
+        """A new worker in `folder`, given its four pipes and its shared memory; returns (pid, pidfd or None)."""
         with self.lock:
             if not self.ready:
                 self._line(self.limits.startup)
@@ -281,20 +281,24 @@ class Worker:
     def __init__(self, limits: Limits, output: _Output, protect=()):
         self.limits = limits
         self.folder = tempfile.mkdtemp(prefix="lab2a-grade-")
+        # the inputs and taps the grader hands the student's forward: this process reads them back itself
+        self.region = shared.Region()
         requests_read, requests_write = os.pipe()
         results_read, results_write = os.pipe()
         out_read, out_write = os.pipe()
         status_read, status_write = os.pipe()
-        theirs = [requests_read, results_write, out_write, status_write]
+        theirs = [requests_read, results_write, out_write, status_write, self.region.fd]
         try:
             self.pid, self.pidfd = fork_server(limits).spawn(self.folder, protect, theirs)
         except GraderError:
-            for fd in theirs + [requests_write, results_read, out_read, status_read]:
+            for fd in theirs[:4] + [requests_write, results_read, out_read, status_read]:
                 os.close(fd)
+            self.region.close()
             remove_folder(self.folder)
             raise
-        for fd in theirs:
+        for fd in theirs[:4]:
             os.close(fd)
+        self.region.release_fd()  # the worker has its own mapping; this process keeps its own
         self.requests, self.results, self.status = requests_write, results_read, status_read
         os.set_blocking(self.requests, False)
         self.watched = 0.0
@@ -318,6 +322,12 @@ class Worker:
                 raise GraderError(f"the worker process sent {str(message)[:200]} instead of its ready message")
             self.sandbox = message["sandbox"]
         return self.sandbox
+
+    def operation(self, operation: str, args: dict, deadline: float, quiet: bool = False) -> dict:
+        """One operation of sandbox/ops.py; the inputs of filter_calls go through the shared region."""
+        def send(name, sent):
+            return self.exchange({"op": name, "args": sent, "quiet": quiet}, deadline)
+        return shared.exchange(self.region, operation, args, send)
 
     def exchange(self, message: dict, deadline: float, progress=None) -> dict:
         """Send one request and return its answer, both before the deadline; StepFailed otherwise."""
@@ -472,6 +482,7 @@ class Worker:
             except OSError:
                 pass
         self.drainer.join(timeout=2)
+        self.region.close()
         remove_folder(self.folder)
 
 
@@ -614,7 +625,7 @@ class Session:
                 worker = self._live()
             if not deadline:
                 deadline.append(self._deadline())
-            return worker.exchange({"op": operation, "args": args, "quiet": hidden}, deadline[0])
+            return worker.operation(operation, args, deadline[0], quiet=hidden)
         try:
             yield ask
         finally:

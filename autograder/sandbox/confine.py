@@ -115,7 +115,9 @@ def runtime_paths() -> list[Path]:
         with open("/proc/self/maps") as maps:
             for line in maps:
                 parts = line.split(maxsplit=5)
-                if len(parts) == 6 and parts[5].startswith("/"):
+                # files only: a memfd ("/memfd:name (deleted)", the memory the grader shares with the worker)
+                # or a removed file would give "/" or its folder
+                if len(parts) == 6 and parts[5].startswith("/") and os.path.isfile(parts[5].strip()):
                     paths.add(os.path.dirname(parts[5].strip()))
     except OSError:
         pass

@@ -11,7 +11,7 @@ import numbers
 
 import numpy as np
 import torch
-from lab2a.autograder.sandbox import student
+from lab2a.autograder.sandbox import shared, student
 from lab2a.autograder.sandbox.scenario import Recorder, Scenario, loader, parameters, recorded
 from lab2a.autograder.sandbox.student import FILTER, StudentError, Unusable
 from torch import nn
@@ -58,7 +58,11 @@ def filter_calls(namespace: dict, taps: int, h: np.ndarray, calls: list, dtype: 
     tensor = student.taps_tensor(module, taps)
     results = []
     for spec in calls:
-        x = torch.from_numpy(np.ascontiguousarray(spec["x"])).to(device)
+        if "shared" in spec:  # x and the taps in the grader's memory: it reads them back after the call
+            x = shared.tensor(spec["shared"]["x"])
+            _share_taps(tensor, spec["shared"])
+        else:
+            x = torch.from_numpy(np.ascontiguousarray(spec["x"])).to(device)
         before = x.detach().clone()
         weights = spec.get("weights")
         item = {}
@@ -90,6 +94,19 @@ def filter_calls(namespace: dict, taps: int, h: np.ndarray, calls: list, dtype: 
         results.append(item)
     return {"calls": results, "filter_requires_grad": bool(tensor.requires_grad),
             "filter_registered": any(p is tensor for p in module.parameters())}
+
+
+def _share_taps(tensor: torch.Tensor, places: dict) -> None:
+    """Before each call, the parameter's data moved into the grader's memory for this call, in its dtype
+    (float32 or float64; other dtypes keep their own memory, and only this process's reading of them).
+    The taps go on as they are (the grader wrote h there; a change made by an earlier call is carried
+    over, as it is in training), so after the request the grader reads the taps as each call left them."""
+    name = student.dtype_name(tensor.dtype)
+    if tensor.device.type == "cpu" and name in places:
+        with torch.no_grad():
+            region = shared.tensor(places[name]).reshape(tensor.shape)
+            region.copy_(tensor.detach())
+            tensor.data = region
 
 
 def _change(before: torch.Tensor, after: torch.Tensor) -> float:
@@ -164,20 +181,106 @@ class _DeviceMixes(TorchFunctionMode):
         return func(*args, **kwargs)
 
 
-class _HostReads(TorchFunctionMode):
-    """Records the torch operations that bring a tensor's data back to the host: into numpy or onto the
-    CPU (which pins forward to the CPU), or into Python numbers (which work on a GPU, only slower)."""
-    NAMES = ("numpy", "__array__", "cpu", "item", "tolist", "__bool__", "__float__", "__int__", "__index__")
+SIMULATED = torch.device("cuda", 0)  # what x.device says in the simulated run: the lab's GPU
+_MOVES = (torch.Tensor.to, torch.Tensor.cuda, torch.Tensor.cpu)
 
-    def __init__(self):
+
+class _OnDevice(torch.Tensor):
+    """A tensor on the simulated GPU (its data stays on the CPU); what torch computes from one is one too."""
+
+
+class _SimulatedDevice(TorchFunctionMode):
+    """forward run on real data, with its input and the module's parameters and buffers on a simulated GPU:
+    x.device says cuda, a tensor made with device=x.device (or moved there) is on it, one made without a
+    device is on the CPU. Records what fails on a real GPU: a CPU tensor (not a 0-dim one) meeting one on
+    the device in a torch operation, and numpy taking a tensor on the device. Data-dependent branches run
+    as they would on a GPU: the data is there (the meta device has none)."""
+
+    def __init__(self, on_device: set):
         super().__init__()
-        self.ops = []
+        self.ids = on_device   # id() of the module's parameters and buffers: .to(device) moves them
+        self.mixes, self.pins = [], []
+
+    def on(self, value) -> bool:
+        return isinstance(value, _OnDevice) or (isinstance(value, torch.Tensor) and id(value) in self.ids)
+
+    def _moved(self, func, args, kwargs):
+        """A move: to the simulated GPU (a tensor on it), to the CPU (a plain one), or None (no device)."""
+        if func is torch.Tensor.to and len(args) > 1 and isinstance(args[1], torch.Tensor):
+            target = "cuda" if self.on(args[1]) else "cpu"
+            result = args[0].to(args[1].dtype)
+        else:
+            target = _target(func, args, kwargs)
+            if target not in ("cuda", "cpu"):
+                return None
+            dtype = kwargs.get("dtype") or next((a for a in args[1:] if isinstance(a, torch.dtype)), None)
+            result = args[0] if dtype is None else args[0].to(dtype)
+        return result.as_subclass(_OnDevice if target == "cuda" else torch.Tensor)
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
         name = getattr(func, "__name__", "")
-        if name in self.NAMES and len(self.ops) < 5:
-            self.ops.append(name)
-        return func(*args, **(kwargs or {}))
+        if name == "__get__" and args and self.on(args[0]):
+            prop = getattr(getattr(func, "__self__", None), "__name__", "")
+            if prop in ("device", "is_cuda", "is_cpu"):
+                return {"device": SIMULATED, "is_cuda": True, "is_cpu": False}[prop]
+        if name == "get_device" and args and self.on(args[0]):
+            return SIMULATED.index
+        if func in _MOVES and args and isinstance(args[0], torch.Tensor):
+            moved = self._moved(func, args, kwargs)
+            if moved is not None:
+                return moved
+        operands = (args[0], *args[2:]) if name in ("__getitem__", "__setitem__") else args  # CPU indices are fine
+        tensors = [t for t in _tensors((operands, kwargs)) if t.dim() > 0]
+        on = [self.on(t) for t in tensors]
+        if any(on) and not all(on) and len(self.mixes) < 5:
+            self.mixes.append(name or str(func))
+        if name in ("numpy", "__array__") and args and self.on(args[0]) and len(self.pins) < 5:
+            self.pins.append(name)
+        created = False
+        if "device" in kwargs and kwargs["device"] is not None:
+            try:
+                created = torch.device(kwargs["device"]).type == "cuda"
+            except (RuntimeError, TypeError):
+                created = False
+            if created:
+                kwargs = {k: v for k, v in kwargs.items() if k != "device"}
+        result = func(*args, **kwargs)
+        if created or any(self.on(t) for t in _tensors((args, kwargs))):
+            result = _tag(result)
+        return result
+
+
+def _tag(value):
+    if isinstance(value, torch.Tensor) and not isinstance(value, _OnDevice):
+        return value.as_subclass(_OnDevice)
+    if isinstance(value, (tuple, list)) and not hasattr(value, "_fields"):  # (a namedtuple keeps its own)
+        return type(value)([_tag(v) for v in value])
+    return value
+
+
+SIMULATED_SCALES = (1.0, 1e-3, 1e3)  # both sides of a branch on the input's size (x.abs().max() > 1, ...)
+
+
+def _simulated_runs(namespace: dict, taps: int, shape: list) -> dict:
+    """forward on the simulated GPU, on random inputs of three sizes: what would fail on a real GPU."""
+    found = {"mixes": [], "pins": [], "outputs": [], "errors": 0}
+    for scale in SIMULATED_SCALES:
+        module = student.make_filter(namespace, taps)
+        mode = _SimulatedDevice({id(t) for t in (*module.parameters(), *module.buffers())})
+        x = (torch.randn(tuple(shape)) * scale).as_subclass(_OnDevice)
+        try:
+            with mode, torch.no_grad():
+                out = student.forward(module, x)
+            found["outputs"].append("device" if isinstance(out, _OnDevice) else
+                                    "cpu" if isinstance(out, torch.Tensor) else type(out).__name__)
+        except StudentError:
+            found["errors"] += 1  # not judged here: the meta run and the output checks say what is wrong
+        found["mixes"] += mode.mixes
+        found["pins"] += mode.pins
+        if found["mixes"] or found["pins"]:
+            break
+    return found
 
 
 def _plain_tensor_attributes(module: nn.Module) -> list:
@@ -189,7 +292,8 @@ def _plain_tensor_attributes(module: nn.Module) -> list:
 
 def filter_meta(namespace: dict, taps: int, shape: list) -> dict:
     """The filter moved to PyTorch's meta device and called on a meta input: where its output lands,
-    and which torch operations mixed the meta input with a tensor on another device."""
+    and which torch operations mixed the meta input with a tensor on another device; then forward on the
+    simulated GPU, on data (what the meta device can't run: a branch on the data, a detour by the CPU)."""
     module = student.make_filter(namespace, taps)
     tensor = student.taps_tensor(module, taps)
     module = student.call(f"{FILTER}.to", module.to, "meta") or module
@@ -203,15 +307,9 @@ def filter_meta(namespace: dict, taps: int, shape: list) -> dict:
         data["output"] = student.summary(out, values=False)
     except StudentError as error:
         data["error"] = error.data()
-        reads = _HostReads()  # the meta run stopped: what forward does with its data on the CPU tells more
-        try:
-            with reads, torch.no_grad():
-                student.forward(student.make_filter(namespace, taps), torch.randn(tuple(shape)))
-        except StudentError:
-            pass
-        data["host_reads"] = reads.ops
     data["mixes"] = mixes.ops
     data["asks_is_meta"] = mixes.asks_is_meta
+    data["simulated"] = _simulated_runs(namespace, taps, shape)
     return data
 
 
@@ -253,11 +351,13 @@ def train_run(namespace: dict, scenario: dict) -> dict:
             "passes": data.sampler.passes}
 
 
-# The device check. Without a GPU a forgotten .to(device) changes nothing, so the loader yields
-# _Unmoved tensors, and moving one to the device gives a plain tensor; the model and the loss note
-# which kind they receive. The moves are only pretended (the data stays on the CPU), so train can be
-# called with device "cuda" on any machine. If the loop needs a real GPU for "cuda" (it creates a
-# tensor with device=device), the check runs again with device "cpu", where only an explicit move counts.
+# The device check. Without a GPU a forgotten .to(device) changes nothing, so train runs under a torch
+# mode (_Moves) that notes the moves: x.to(device), x.cuda() (for "cuda"), x.cpu() (for "cpu") and a
+# tensor made with device=device (torch.tensor(x, device=device)) give a _Moved tensor, and what torch
+# computes from one is one too; the model and the loss note whether they receive one. A batch copied
+# without a device (torch.tensor(x), torch.as_tensor(x), a numpy round trip) is not moved. The moves are
+# only pretended (the data stays on the CPU), so train can be called with device "cuda" on any machine. If
+# the loop needs a real GPU for "cuda" anyway, the check runs again with device "cpu".
 
 def _target(func, args, kwargs) -> str | None:
     """The device type a .to(...)/.cuda()/.cpu() call asks for, or None (e.g. .to(torch.float64))."""
@@ -272,27 +372,34 @@ def _target(func, args, kwargs) -> str | None:
         return None
 
 
-class _Unmoved(torch.Tensor):
-    """A batch tensor as the loader yields it, not yet moved to `device` (set by the subclasses)."""
-    device_type = None
+class _Moved(torch.Tensor):
+    """A tensor moved to train's device (its data left on the CPU)."""
 
-    @classmethod
-    def __torch_function__(cls, func, types, args=(), kwargs=None):
+
+class _Moves(TorchFunctionMode):
+    """While train runs: moves to `device_type` give _Moved tensors, without touching a GPU."""
+
+    def __init__(self, device_type: str):
+        super().__init__()
+        self.device_type = device_type
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
-        moves = func in (torch.Tensor.to, torch.Tensor.cuda, torch.Tensor.cpu)
-        if moves and _target(func, args, kwargs) == cls.device_type:
-            plain = args[0].as_subclass(torch.Tensor)  # moved: a plain tensor, but left on the CPU
+        if func in _MOVES and args and isinstance(args[0], torch.Tensor) and \
+                _target(func, args, kwargs) == self.device_type:
             dtype = kwargs.get("dtype") or next((a for a in args[1:] if isinstance(a, torch.dtype)), None)
-            return plain.to(dtype) if dtype is not None else plain
-        return super().__torch_function__(func, types, args, kwargs)
-
-
-class _NotOnCuda(_Unmoved):
-    device_type = "cuda"
-
-
-class _NotOnCpu(_Unmoved):
-    device_type = "cpu"
+            moved = args[0] if dtype is None else args[0].to(dtype)
+            return moved.as_subclass(_Moved)
+        device = kwargs.get("device")
+        if device is not None and func not in _MOVES:
+            try:
+                made_here = torch.device(device).type == self.device_type
+            except (RuntimeError, TypeError):
+                made_here = False
+            if made_here:  # a factory with device=device: made on the device
+                result = func(*args, **{k: v for k, v in kwargs.items() if k != "device"})
+                return result.as_subclass(_Moved) if isinstance(result, torch.Tensor) else result
+        return func(*args, **kwargs)
 
 
 def _plain(t):
@@ -300,7 +407,7 @@ def _plain(t):
 
 
 class _NotingModel(nn.Module):
-    """One learnable gain; notes whether each input is an unmoved batch. Stays on the CPU when train
+    """One learnable gain; notes whether each input was moved to the device. Stays on the CPU when train
     moves it (estimator.to(device) is fine, not needed)."""
 
     def __init__(self):
@@ -314,31 +421,29 @@ class _NotingModel(nn.Module):
     cuda = cpu = to
 
     def forward(self, x):
-        self.unmoved.append(isinstance(x, _Unmoved))
-        return self.gain * _plain(x)
+        moved = isinstance(x, _Moved)
+        self.unmoved.append(not moved)
+        out = self.gain * _plain(x)
+        return out.as_subclass(_Moved) if moved else out
 
 
 class _NotingLoss(nn.Module):
-    """MSE; notes whether an argument is an unmoved batch (the target, or an unmoved input passed through)."""
+    """MSE; notes whether an argument was not moved (the target, or an unmoved input passed through)."""
 
     def __init__(self):
         super().__init__()
         self.unmoved = []
 
     def forward(self, a, b):
-        self.unmoved.append(isinstance(a, _Unmoved) or isinstance(b, _Unmoved))
+        self.unmoved.append(not (isinstance(a, _Moved) and isinstance(b, _Moved)))
         return nn.functional.mse_loss(_plain(a), _plain(b))
 
 
 def _device_run(train, s: Scenario, device: str) -> dict:
-    kind = _NotOnCuda if device == "cuda" else _NotOnCpu
     net, loss = _NotingModel(), _NotingLoss()
-
-    def collate(pairs):
-        return tuple(torch.stack(list(items)).as_subclass(kind) for items in zip(*pairs))
-
-    student.call("train", train, net, loader(s, collate_fn=collate), torch.optim.SGD(net.parameters(), lr=0.01),
-                 loss, s.n_epochs, torch.device(device), detail=f"(with device={device!r})")
+    with _Moves(device):
+        student.call("train", train, net, loader(s), torch.optim.SGD(net.parameters(), lr=0.01),
+                     loss, s.n_epochs, torch.device(device), detail=f"(with device={device!r})")
     return {"device": device, "inputs": net.unmoved[:1000], "targets": loss.unmoved[:1000]}
 
 

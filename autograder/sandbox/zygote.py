@@ -5,8 +5,9 @@ milliseconds. So the grader starts this process once (grading/session.py), it pr
 worker needs (worker.prepare: torch and the sandbox's modules, nothing of the grader's), and then, for
 each request on its control socket, forks a worker:
 
-  request: {"folder", "memory", "max_message", "protect", "user"} with four file descriptors (SCM_RIGHTS):
-           the worker's requests pipe, its results pipe, where its prints go, and a status pipe
+  request: {"folder", "memory", "max_message", "protect", "user"} with five file descriptors (SCM_RIGHTS):
+           the worker's requests pipe, its results pipe, where its prints go, a status pipe, and the
+           memory the grader shares with it (sandbox/shared.py), mapped in the worker first thing
   answer:  {"pid": pid} with a pidfd of the worker, so the grader can kill it without a race
 
 The worker starts in its folder, in a session of its own, as the request's unprivileged user if the
@@ -39,9 +40,11 @@ def _open_descriptors() -> list[int]:
 
 
 def _child(spec: dict, fds: list, control: socket.socket) -> None:
-    requests, results, output, status = fds
+    requests, results, output, status, region = fds
     try:
         os.setsid()
+        from lab2a.autograder.sandbox import shared
+        shared.attach(region)  # mapped before anything else runs here; its descriptor closed
         os.dup2(output, 1)
         os.dup2(output, 2)
         control.detach()  # closed below with the rest: a worker can't ask this server for processes
@@ -93,6 +96,7 @@ def main(argv=None) -> None:
     options = argparse.ArgumentParser(prog="python -m lab2a.autograder.sandbox.zygote")
     options.add_argument("--control", type=int, required=True, help="the grader's control socket")
     args = options.parse_args(argv)
+    from lab2a.autograder.sandbox import shared  # noqa: F401 (imported once, before any worker is forked)
     from lab2a.autograder.sandbox.worker import prepare
 
     prepare()
@@ -113,13 +117,13 @@ def main(argv=None) -> None:
             _reap(statuses)
             if control not in ready:
                 continue
-            message, fds, _, _ = socket.recv_fds(control, 1 << 16, 4)
+            message, fds, _, _ = socket.recv_fds(control, 1 << 16, 5)
             if not message:
                 break
             spec = json.loads(message)
             if os.path.basename(spec["folder"]).startswith("lab2a-grade-"):
                 folders.append(spec["folder"])
-            if len(fds) != 4:
+            if len(fds) != 5:
                 for fd in fds:
                     os.close(fd)
                 control.sendall(b'{"pid": 0}\n')
@@ -134,7 +138,7 @@ def main(argv=None) -> None:
                 ended.add(pidfd)   # kept here too: it wakes this loop when the worker ends
             else:
                 control.sendall(answer)
-            for fd in fds[:3]:
+            for fd in (*fds[:3], fds[4]):
                 os.close(fd)
             statuses[pid] = fds[3]
     except (OSError, ValueError):

@@ -196,15 +196,15 @@ def _snapshot() -> tuple:
     taken once in the fork server, so that no worker's first reply waits for it)."""
     import numpy as np
     import torch
-    from lab2a.autograder.sandbox import confine, integrity, ops, prelude, scenario, student, transport
+    from lab2a.autograder.sandbox import confine, integrity, ops, prelude, scenario, shared, student, transport
 
     data = torch.utils.data
     libraries = (torch, torch.Tensor, torch.nn.Module, torch.nn.Parameter, torch.nn.functional, torch.fft,
                  torch.optim.Optimizer, torch.optim.SGD, torch.autograd, np, data, data.DataLoader,
                  data.dataloader, data.dataloader._BaseDataLoaderIter, data.dataloader._SingleProcessDataLoaderIter,
                  data.TensorDataset, data.Dataset, torch.utils._device.DeviceContext)
-    return integrity.snapshot((ops, student, scenario, transport, integrity, prelude, confine, sys.modules[__name__]),
-                              libraries)
+    return integrity.snapshot((ops, student, scenario, shared, transport, integrity, prelude, confine,
+                               sys.modules[__name__]), libraries)
 
 
 def prepare():

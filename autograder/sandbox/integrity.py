@@ -96,6 +96,13 @@ def with_objects(taken: tuple, objects) -> tuple:
     return (*taken[:-1], *added, taken[-1])
 
 
+def with_current(taken: tuple, holder, name: str) -> tuple:
+    """The snapshot with holder.name as it is now: a value each worker sets before any student code (the memory
+    it shares with the grader, mapped after the fork server took the snapshot)."""
+    return tuple((h, n, _identity(vars(holder)[name])) if h is holder and n == name else entry
+                 for entry in taken for h, n, _ in [entry])
+
+
 def with_signals(taken: tuple) -> tuple:
     """The snapshot with the signal handlers and timers as they are now (the confinement sets one)."""
     return (*taken[:-1], (None, "\0state", (_signals(), taken[-1][2][1])))

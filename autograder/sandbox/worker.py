@@ -238,7 +238,10 @@ def serve(requests: int, results: int, memory: int, max_message: int, protect=()
     for fd in (requests, results):
         os.set_inheritable(fd, False)
     channel = Channel(requests, results, transport.encode, transport.decode, max_message)
+    from lab2a.autograder.sandbox import shared
+
     taken = integrity.with_objects(_PREPARED[0] if _PREPARED else _snapshot(), (channel,))
+    taken = integrity.with_current(taken, shared, "_mapped")   # (mapped in this worker, after the snapshot)
     # the comparison's own code, its module's names and the builtins, held here (in this frame's locals, which
     # Python code can't rebind) and compared with `is` before the comparison is trusted: a cell that swaps
     # integrity.changed's __code__, or a builtin it calls, is seen by this loop itself

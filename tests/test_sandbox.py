@@ -391,3 +391,59 @@ def test_a_root_grader_runs_the_students_code_as_the_account_it_names(monkeypatc
         assert (os.stat(os.path.join(folder, "mine")).st_uid, open(os.path.join(folder, "mine")).read()) == \
             (65534, "65534")
     assert "ConvolutionalFilter is not defined" in answer["problem"]
+
+
+# ---- limits the kernel keeps: threads, files unlinked while open, what the grader reads ------------------------
+
+THREADS_IN_A_CGROUP = textwrap.dedent("""
+    import os, sys, threading, time
+    from lab2a.autograder.sandbox.tasks import Pids
+    pids = Pids.create()
+    if pids is None:
+        print("no cgroup")
+        sys.exit(0)
+    child = os.fork()
+    if child == 0:
+        entered, started = pids.enter(10), 0
+        try:
+            for _ in range(200):
+                threading.Thread(target=time.sleep, args=(2,), daemon=True).start()
+                started += 1
+        except RuntimeError:
+            pass
+        print(entered, started, flush=True)
+        os._exit(0)
+    os.waitpid(child, 0)
+    pids.close()
+    print("removed" if not os.path.exists(pids.folder) else "left behind")
+    """)
+
+
+def test_a_pids_cgroup_bounds_the_threads_of_a_process_root_or_not():
+    result = subprocess.run([sys.executable, "-c", THREADS_IN_A_CGROUP], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    if result.stdout.strip() == "no cgroup":
+        pytest.skip("no writable pids cgroup on this machine")
+    assert result.stdout.split() == ["True", "9", "removed"]   # 10 tasks: the process and 9 threads
+
+
+THREAD_FLOOD = ("import threading, time\nSTARTED = []\ndef _flood():\n    for i in range(1500):\n"
+                "        threading.Thread(target=time.sleep, args=(30,), daemon=True).start()\n"
+                "        STARTED.append(i)\n_flood()")
+
+
+def test_a_thread_flood_is_stopped_and_the_report_says_what_bounds_threads():
+    from lab2a.autograder.sandbox.tasks import Pids
+    cgroup = Pids.create()
+    if cgroup is not None:
+        cgroup.close()
+    with Session(Limits(timeout=20)) as session:
+        ran = session.run_cell(_cell(THREAD_FLOOD))
+        said = session.sandbox["processes"]
+    assert "more than 64 threads" in ran.skipped[0]
+    if cgroup is not None:
+        assert "at most 65 threads: the kernel refuses more (a pids cgroup)" in said
+    elif os.geteuid() == 0:
+        assert "threads NOT bounded by the kernel here" in said
+    else:
+        assert "RLIMIT_NPROC" in said

@@ -214,7 +214,7 @@ class _ForkServer:
                 self._line(self.limits.startup)
                 self.ready = True
             spec = {"folder": folder, "memory": self.limits.memory, "max_message": self.limits.max_message,
-                    "protect": list(protect), "user": sandbox_user()}
+                    "protect": list(protect), "user": sandbox_user(), "threads": self.limits.threads}
             try:
                 socket.send_fds(self.control, [json.dumps(spec).encode()], fds)
                 answer, pidfds = self._line(self.limits.startup)

@@ -36,6 +36,7 @@ from pathlib import Path
 MAX_FILE_BYTES = 64 << 20
 MAX_OPEN_FILES = 256
 MAX_TASKS = 64  # processes and threads of the grader's user beyond those it has, where the kernel counts them
+# (a pids cgroup per worker, tasks.py, bounds the worker's own threads, root's too, where one can be made)
 
 
 @dataclass
@@ -341,19 +342,34 @@ def _account() -> str:
     return f"{name} (uid {os.getuid()})" + (", without root's capabilities" if os.getuid() == 0 else "")
 
 
-def confine(folder, memory: int, protected=(), abi: int | None = None) -> Confinement:
+def _threads_bound(tasks) -> str:
+    """Bound the threads by RLIMIT_NPROC where the kernel applies it (not to root); what bounds them, in words."""
+    bounds = []
+    if tasks:  # the fork server put this process in a pids cgroup (tasks.py)
+        bounds.append(f"at most {tasks[1]} threads: the kernel refuses more (a pids cgroup)")
+    if os.geteuid() != 0:  # RLIMIT_NPROC counts every task of the account, and never root's
+        _limit(resource.RLIMIT_NPROC, _tasks_of(os.getuid()) + MAX_TASKS)
+        # loose alone: the count is the account's, so other processes of that account ending leave it more room
+        bounds.append(f"at most {MAX_TASKS} tasks more than its account ran when it started (RLIMIT_NPROC)")
+    if bounds:
+        return "; ".join(bounds)
+    return ("threads NOT bounded by the kernel here (it runs as root, which RLIMIT_NPROC exempts, and no pids cgroup "
+            "could be made): only the grader's poll of its thread count stops it, after the fact (give a root grader "
+            "LAB2A_SANDBOX_USER, or a writable pids cgroup)")
+
+
+def confine(folder, memory: int, protected=(), abi: int | None = None, tasks=None) -> Confinement:
     """Confine this process (and its threads) as the module says; returns what holds. Call after the
     imports the student's code needs and before it runs. protected: paths never readable, even inside
     the runtime (an installed copy of the grader). abi: use at most this Landlock ABI (to test what
-    older kernels give)."""
+    older kernels give). tasks: ("cgroup", n) when this process is in a pids cgroup of n tasks (tasks.py)."""
     result = Confinement()
     result.user = _account()
     _limit(resource.RLIMIT_AS, memory)
     _limit(resource.RLIMIT_FSIZE, MAX_FILE_BYTES)
     _limit(resource.RLIMIT_CORE, 0)
     _limit(resource.RLIMIT_NOFILE, MAX_OPEN_FILES)
-    if os.geteuid() != 0:  # root's processes are not counted: the grader watches the worker's threads instead
-        _limit(resource.RLIMIT_NPROC, _tasks_of(os.getuid()) + MAX_TASKS)
+    threads = _threads_bound(tasks)
     if hasattr(signal, "SIGXFSZ"):
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # too large a file: an OSError, not a killed process
     result.memory = (f"{memory / 2 ** 30:g} GiB of address space; files of at most {MAX_FILE_BYTES >> 20} MiB, "
@@ -368,9 +384,10 @@ def confine(folder, memory: int, protected=(), abi: int | None = None) -> Confin
     if seccomp():
         result.network = "none: socket() is refused (seccomp)" + (f"; {tcp}" if tcp else "")
         result.processes = ("none can be started (only threads), so nothing outlives the grade; no signals, "
-                            "tracing or memory reads of other processes (seccomp)")
+                            f"tracing or memory reads of other processes (seccomp); {threads}")
     else:
         result.network = "not confined: seccomp is not available" + (f" ({tcp})" if tcp else "")
-        result.processes = "not confined: seccomp is not available, so started processes may outlive the grade"
+        result.processes = ("not confined: seccomp is not available, so started processes may outlive the grade; "
+                            + threads)
     result.confined = not any(text.startswith("not") for text in (result.files, result.network, result.processes))
     return result

@@ -162,8 +162,9 @@ def prepare():
     from lab2a.autograder.sandbox import confine, integrity, ops, prelude, scenario, student, transport  # noqa: F401
 
 
-def serve(requests: int, results: int, memory: int, max_message: int, protect=()) -> None:
-    """Confine this process, say so, then answer the grader's requests until it closes the pipe. Never returns."""
+def serve(requests: int, results: int, memory: int, max_message: int, protect=(), tasks=None) -> None:
+    """Confine this process, say so, then answer the grader's requests until it closes the pipe. Never returns.
+    tasks: ("cgroup", n) when the fork server put this process in a pids cgroup of n tasks at most."""
     import random
 
     import numpy as np
@@ -175,7 +176,7 @@ def serve(requests: int, results: int, memory: int, max_message: int, protect=()
     for fd in (requests, results):
         os.set_inheritable(fd, False)
     channel = Channel(requests, results, transport.encode, transport.decode, max_message)
-    sandbox = confine(os.getcwd(), memory, protected=_protected() + list(protect))
+    sandbox = confine(os.getcwd(), memory, protected=_protected() + list(protect), tasks=tasks)
     channel.send({"ready": True, "sandbox": sandbox.as_dict()})
 
     namespace = prelude.namespace()

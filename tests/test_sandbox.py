@@ -54,6 +54,7 @@ PROBE = textwrap.dedent("""
                                                          os.stat("/").st_dev)),
         "socket": attempt(lambda: socket.socket(socket.AF_INET, socket.SOCK_STREAM)),
         "unix socket": attempt(lambda: socket.socket(socket.AF_UNIX)),
+        "socketpair": attempt(lambda: socket.socketpair()),
         "start a process": attempt(lambda: subprocess.run([sys.executable, "-c", "1"])),
         "fork": attempt(lambda: os.fork() == 0 and os._exit(0)),
         "signal parent": attempt(lambda: os.kill(os.getppid(), 0)),
@@ -86,7 +87,7 @@ ALWAYS = {"write inside": "allowed", "read inside": "allowed", "write outside": 
           "delete outside": "refused", "mkdir outside": "refused", "read outside": "refused",
           "read the grader's secret": "refused", "list outside": "refused", "read /proc": "refused",
           "read the runtime": "allowed", "write /dev/null": "allowed", "a device node inside": "refused",
-          "socket": "refused", "unix socket": "refused",
+          "socket": "refused", "unix socket": "refused", "socketpair": "refused",
           "start a process": "refused", "fork": "refused", "signal parent": "refused", "signal itself": "allowed",
           "a thread": "allowed", "torch": "allowed"}
 
@@ -97,7 +98,7 @@ def test_a_confined_process_reads_the_runtime_and_writes_its_folder_only(tmp_pat
     assert results == {**ALWAYS, "move out": "refused"}
     assert said["confined"] is True
     assert said["files"].startswith("reads only the Python runtime and its own folder")
-    assert "socket() is refused" in said["network"] and "none can be started" in said["processes"]
+    assert "socket() and socketpair() are refused" in said["network"] and "none can be started" in said["processes"]
 
 
 @needs_landlock
@@ -447,3 +448,25 @@ def test_a_thread_flood_is_stopped_and_the_report_says_what_bounds_threads():
         assert "threads NOT bounded by the kernel here" in said
     else:
         assert "RLIMIT_NPROC" in said
+
+
+UNNAMED_FILES = {
+    "unlinked while open": "import os\ndef _kept(i):\n    f = open(f'blob{i}', 'wb')\n    os.unlink(f'blob{i}')\n"
+                           "    f.write(bytes(1 << 20))\n    f.flush()\n    return f\n"
+                           "KEPT = [_kept(i) for i in range(30)]",
+    "O_TMPFILE (tempfile.TemporaryFile)": "import tempfile\ndef _kept(i):\n    f = tempfile.TemporaryFile()\n"
+                                          "    f.write(bytes(1 << 20))\n    f.flush()\n    return f\n"
+                                          "KEPT = [_kept(i) for i in range(30)]",
+    "mapped, then closed and unlinked": "import mmap, os\ndef _kept(i):\n    with open(f'blob{i}', 'w+b') as f:\n"
+                                        "        f.write(bytes(1 << 20))\n        f.flush()\n"
+                                        "        m = mmap.mmap(f.fileno(), 0)\n    os.unlink(f'blob{i}')\n"
+                                        "    return m\nKEPT = [_kept(i) for i in range(30)]",
+}
+
+
+@pytest.mark.parametrize("how", list(UNNAMED_FILES))
+def test_files_without_a_name_count_toward_the_disk_limit(how):
+    """1 MiB files the folder no longer lists (unlinked, or made unnamed) still take disk: 30 of them pass 20 MiB."""
+    with Session(Limits(timeout=30, disk=20 << 20)) as session:
+        ran = session.run_cell(_cell(UNNAMED_FILES[how] + "\nimport time\nWAIT = time.sleep(1)"))
+        assert "wrote more than 20 MiB" in ran.skipped.get(0, ""), (ran.skipped, ran.failures)

@@ -6,8 +6,8 @@ The student's process gets what running its code needs and nothing worth stealin
     standard library, site-packages, the shared libraries loaded) and a few system files, and read
     and write its own folder; nothing else: not the repository, the grader's modules, the gradebook,
     a home directory or any submission;
-  * network (seccomp): socket() fails, so no connection of any kind (TCP, UDP, a Unix socket such
-    as Docker's or D-Bus's); Landlock also refuses TCP where the kernel can (ABI 4+);
+  * network (seccomp): socket() and socketpair() fail, so no connection of any kind (TCP, UDP, a Unix
+    socket such as Docker's or D-Bus's, a connected pair); Landlock also refuses TCP where the kernel can (ABI 4+);
   * processes (seccomp): it can start threads but no process (fork, vfork, clone without
     CLONE_THREAD fail), so nothing it does outlives it; it can signal, trace or read the memory of
     no other process; system calls that load kernel modules or make namespaces fail too; and it
@@ -195,7 +195,7 @@ def landlock(folder: Path, readable, protected=(), abi: int | None = None) -> tu
 _NUMBERS = {
     "x86_64": dict(
         arch=0xC000003E, clone=56, clone3=435,
-        socket=41, fork=57, vfork=58, tkill=200, pidfd_send_signal=424, pidfd_open=434, ptrace=101,
+        socket=41, socketpair=53, fork=57, vfork=58, tkill=200, pidfd_send_signal=424, pidfd_open=434, ptrace=101,
         process_vm_readv=310, process_vm_writev=311, io_uring_setup=425, init_module=175, finit_module=313,
         kexec_load=246, kexec_file_load=320, bpf=321, perf_event_open=298, userfaultfd=323, unshare=272, setns=308,
         open_by_handle_at=304, keyctl=250, add_key=248, kcmp=312, migrate_pages=256, move_pages=279,
@@ -208,7 +208,7 @@ _NUMBERS = {
         sched_setscheduler=144, sched_setparam=142, sched_setattr=314, setpriority=141, ioprio_set=251),
     "aarch64": dict(
         arch=0xC00000B7, clone=220, clone3=435,
-        socket=198, tkill=130, pidfd_send_signal=424, pidfd_open=434, ptrace=117, process_vm_readv=270,
+        socket=198, socketpair=199, tkill=130, pidfd_send_signal=424, pidfd_open=434, ptrace=117, process_vm_readv=270,
         process_vm_writev=271, io_uring_setup=425, init_module=105, finit_module=273, kexec_load=104,
         kexec_file_load=294, bpf=280, perf_event_open=241, userfaultfd=282, unshare=97, setns=268,
         open_by_handle_at=265, keyctl=219, add_key=217, kcmp=272, migrate_pages=238, move_pages=239,
@@ -221,11 +221,14 @@ _NUMBERS = {
         kill=129, tgkill=131, rt_sigqueueinfo=138, rt_tgsigqueueinfo=240, prlimit64=261, sched_setaffinity=122,
         sched_setscheduler=119, sched_setparam=118, sched_setattr=274, setpriority=140, ioprio_set=30),
 }
-# Refused outright: sockets, processes, other processes' memory, the kernel's own state, namespaces,
-# every change of a file's metadata (Landlock guards a file's contents, not its mode, owner, times or
-# attributes; truncate(path) before Landlock ABI 3), and shared memory.
-_REFUSED = ("socket", "fork", "vfork", "tkill", "pidfd_send_signal", "pidfd_open", "ptrace", "process_vm_readv",
-            "process_vm_writev", "io_uring_setup", "init_module", "finit_module", "kexec_load", "kexec_file_load",
+# Refused outright: sockets (socketpair too: nothing after confinement needs one, torch's and numpy's CPU
+# paths included; an asyncio loop, which makes one, can't run anyway without socket()), processes, other
+# processes' memory, the kernel's own state, namespaces, every change of a file's metadata (Landlock guards
+# a file's contents, not its mode, owner, times or attributes; truncate(path) before Landlock ABI 3), and
+# shared memory.
+_REFUSED = ("socket", "socketpair", "fork", "vfork", "tkill", "pidfd_send_signal", "pidfd_open", "ptrace",
+            "process_vm_readv", "process_vm_writev", "io_uring_setup", "init_module", "finit_module", "kexec_load",
+            "kexec_file_load",
             "bpf", "perf_event_open", "userfaultfd", "unshare", "setns", "open_by_handle_at", "keyctl", "add_key",
             "kcmp", "migrate_pages", "move_pages", "chmod", "fchmod", "fchmodat", "fchmodat2", "chown", "fchown",
             "lchown", "fchownat", "utime", "utimes", "futimesat", "utimensat", "truncate", "setxattr", "lsetxattr",
@@ -382,7 +385,7 @@ def confine(folder, memory: int, protected=(), abi: int | None = None, tasks=Non
     drop_capabilities()
     result.files, tcp = landlock(Path(folder).resolve(), readable, protected, abi)
     if seccomp():
-        result.network = "none: socket() is refused (seccomp)" + (f"; {tcp}" if tcp else "")
+        result.network = "none: socket() and socketpair() are refused (seccomp)" + (f"; {tcp}" if tcp else "")
         result.processes = ("none can be started (only threads), so nothing outlives the grade; no signals, "
                             f"tracing or memory reads of other processes (seccomp); {threads}")
     else:

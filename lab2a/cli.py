@@ -391,6 +391,9 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    from lab2a.autograder.grading.terminal import filter_terminal
+
+    filter_terminal()  # nothing a student wrote reaches the terminal as a control sequence
     args = parser().parse_args(argv)
     # a TERM (a CI job cancelled, a TA's kill) ends the command as an exit does: temporary folders removed
     signal.signal(signal.SIGTERM, lambda number, frame: sys.exit(128 + number))

@@ -160,10 +160,22 @@ def _array_message(**spec) -> bytes:
     b"[" * 100_000 + b"]" * 100_000,                                                        # nesting
     b'{"a": ' + b"1" * 5000 + b"}",                                                         # a huge int
     b" " * (transport.MAX_MESSAGE + 1),
+    b"[" + b"{}," * transport.MAX_VALUES + b"{}]",                                          # millions of objects
+    b"[" + b"0," * transport.MAX_VALUES + b"0]",                                            # ... or numbers
+    b"[" * (transport.MAX_DEPTH + 1) + b"]" * (transport.MAX_DEPTH + 1),                    # deeper than allowed
 ])
 def test_the_decoder_refuses_anything_else(message):
     with pytest.raises(transport.TransportError):
         transport.decode(message)
+
+
+def test_a_message_within_the_bounds_is_read_and_one_past_them_is_not_sent():
+    deep = []
+    for _ in range(transport.MAX_DEPTH - 2):   # in an object: MAX_DEPTH levels
+        deep = [deep]
+    assert transport.decode(transport.encode({"deep": deep, "many": [0] * (transport.MAX_VALUES - 100)}))["deep"]
+    with pytest.raises(ValueError, match="values in one message"):
+        transport.encode([0] * transport.MAX_VALUES)
 
 
 def test_the_encoder_sends_plain_data_only():

@@ -1,0 +1,75 @@
+"""What a hidden check may quote of the sandbox's answers: words from fixed lists, never text the student's
+code could have made from the hidden inputs.
+
+During a hidden check the student's code holds the hidden inputs, and every string of the sandbox's answer
+comes from a process it runs in: an exception's message, its type's name (a class made at run time, as
+type(f"Bad{x.shape}", (Exception,), {}), names whatever it likes), the text given to sys.exit, the name
+of the type it returned, an attribute it added to a watched module, an exit code or a signal. So a
+hidden check's answer is vetted before any judge reads it: each string is kept only when it is one of
+the words below (builtin and torch exception names, plain type names, dtypes, devices, the sandbox's
+names for the student's functions), and is otherwise replaced by a fixed word that names the kind of
+failure only. Numbers pass: a hidden check compares them, and its messages show expected and got values.
+"""
+
+import builtins
+import re
+
+from lab2a.autograder.sandbox.student import FILTER, TRAIN
+
+# exceptions Python itself defines, and those of torch and numpy a filter or a training loop raises
+EXCEPTIONS = frozenset(
+    {name for name, value in vars(builtins).items() if isinstance(value, type) and issubclass(value, BaseException)}
+    | {"OutOfMemoryError", "LinAlgError", "AxisError", "DeferredCudaCallError", "UnsupportedNodeError",
+       "TorchRuntimeError", "Unsupported", "InternalTorchDynamoError"})
+TYPES = frozenset({"Tensor", "Parameter", "ndarray", "list", "tuple", "dict", "set", "str", "bytes", "int", "float",
+                   "complex", "bool", "NoneType", "generator", "map", "zip", "range", "float16", "float32", "float64",
+                   "int8", "int16", "int32", "int64", "uint8", "bool_", "Module", "Sequential", "function",
+                   "method", "builtin_function_or_method", "type", "ConvolutionalFilter"})
+DTYPES = frozenset({"float16", "bfloat16", "float32", "float64", "complex32", "complex64", "complex128", "int8",
+                    "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "bool", "quint8", "qint8",
+                    "qint32", "float8_e4m3fn", "float8_e5m2"})
+DEVICE = re.compile(r"(cpu|meta|mps|cuda|xpu)(:\d{1,2})?")
+WHERE = frozenset({FILTER, f"{FILTER}.forward", f"{FILTER}.to", TRAIN,
+                   f"the backward pass through {FILTER}.forward"})
+EVENTS = re.compile(r"[nzflbs]*")   # scenario.Recorder's letters
+
+NOT_SHOWN = "(its message is not shown for a hidden check)"
+# key: (what the string may be, what replaces it otherwise)
+RULES = {
+    "kind": (EXCEPTIONS.__contains__, "an exception"),
+    "text": (lambda text: False, NOT_SHOWN),
+    "detail": (lambda text: False, ""),
+    "where": (WHERE.__contains__, "your code"),
+    "type": (TYPES.__contains__, "value of a type of its own"),
+    "item_types": (TYPES.__contains__, "value of a type of its own"),
+    "dtype": (DTYPES.__contains__, "dtype of its own"),
+    "device": (DEVICE.fullmatch, "device of its own"),
+    "events": (EVENTS.fullmatch, ""),
+    "exit": (lambda text: False, "sys.exit(...)"),
+    "problem": (lambda text: False, "your definitions can't be used as the lab defines them (the visible checks "
+                                    "say why)"),
+    "unsendable": (lambda text: False, "it could not be sent (the visible checks say why)"),
+    "tampered": (lambda text: False, "lab2a's sandbox or a library it watches"),
+}
+OTHER = (lambda text: False, "(not shown for a hidden check)")
+
+
+def vetted(answer, key: str = ""):
+    """A copy of a sandbox answer (JSON-like data) whose strings are those RULES allow, or their stand-ins."""
+    if isinstance(answer, str):
+        allowed, otherwise = RULES.get(key, OTHER)
+        return answer if allowed(answer) else otherwise
+    if isinstance(answer, dict):
+        return {name: vetted(value, name) for name, value in answer.items()}
+    if isinstance(answer, list):
+        return [vetted(item, key) for item in answer]
+    return answer
+
+
+# StepFailed.kind -> what a hidden check says: an exit code, a signal or the place of a malformed byte the
+# student's code chose could carry a few bits of the hidden inputs each
+STEPS = {
+    "ended": "the Python process running your code ended during this hidden check (os._exit, sys.exit from a "
+             "thread, a crash or a signal)",
+    "protocol": "the grader could not read what the Python process running your code sent during this hidden check",
+}

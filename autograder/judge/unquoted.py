@@ -14,6 +14,7 @@ failure only. Numbers pass: a hidden check compares them, and its messages show 
 import builtins
 import re
 
+from lab2a.autograder.sandbox import student
 from lab2a.autograder.sandbox.student import FILTER, TRAIN
 
 # exceptions Python itself defines, and those of torch and numpy a filter or a training loop raises
@@ -33,6 +34,28 @@ WHERE = frozenset({FILTER, f"{FILTER}.forward", f"{FILTER}.to", TRAIN,
                    f"the backward pass through {FILTER}.forward"})
 EVENTS = re.compile(r"[nzflbs]*")   # scenario.Recorder's letters
 
+
+def _fixed_problems() -> frozenset:
+    """The sandbox's problems that quote nothing of the student's (a definition missing, not an nn.Module, no
+    `filter`), as student.py words them."""
+    from torch import nn
+
+    said = set()
+    for attempt in (lambda: student.filter_class({}), lambda: student.train_function({}),
+                    lambda: student.filter_class({FILTER: type(FILTER, (), {})}),
+                    lambda: student.taps_tensor(nn.Module(), 1)):
+        try:
+            attempt()
+        except student.Unusable as problem:
+            said.add(str(problem))
+    return frozenset(said)
+
+
+PROBLEMS = _fixed_problems()
+# self.filter of the wrong size: numbers only
+WRONG_SIZE = re.compile(rf"{FILTER}\(\d+\)\.filter has \d+ numbers \(shape \([\d, ]*\)\); expected \d+, one per tap, "
+                        rf"shape \(\d+,\)\.")
+
 NOT_SHOWN = "(its message is not shown for a hidden check)"
 # key: (what the string may be, what replaces it otherwise)
 RULES = {
@@ -46,8 +69,8 @@ RULES = {
     "device": (DEVICE.fullmatch, "device of its own"),
     "events": (EVENTS.fullmatch, ""),
     "exit": (lambda text: False, "sys.exit(...)"),
-    "problem": (lambda text: False, "your definitions can't be used as the lab defines them (the visible checks "
-                                    "say why)"),
+    "problem": (lambda text: text in PROBLEMS or WRONG_SIZE.fullmatch(text),
+                "your definitions can't be used as the lab defines them (the visible checks say why)"),
     "unsendable": (lambda text: False, "it could not be sent (the visible checks say why)"),
     "tampered": (lambda text: False, "lab2a's sandbox or a library it watches"),
 }

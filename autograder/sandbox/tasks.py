@@ -66,6 +66,7 @@ class Pids:
         if own is None:
             return None
         parent, version = own
+        _remove_stale(parent)
         folder = os.path.join(parent, f"lab2a-{os.getpid()}")
         try:
             os.mkdir(folder)
@@ -112,6 +113,17 @@ class Pids:
         except OSError:
             pass
         _remove(self.folder)
+
+
+def _remove_stale(parent: str) -> None:
+    """The folders of fork servers that were killed outright (their process is gone): empty, removed."""
+    try:
+        names = [n for n in os.listdir(parent) if n.startswith("lab2a-") and n[6:].isdigit()]
+    except OSError:
+        return
+    for name in names:
+        if not os.path.exists(f"/proc/{name[6:]}"):
+            Pids(os.path.join(parent, name)).close()
 
 
 def _remove(folder: str) -> None:

@@ -12,6 +12,7 @@ failure only. Numbers pass: a hidden check compares them, and its messages show 
 """
 
 import builtins
+import importlib
 import re
 
 from lab2a.autograder.sandbox import student
@@ -56,6 +57,21 @@ PROBLEMS = _fixed_problems()
 WRONG_SIZE = re.compile(rf"{FILTER}\(\d+\)\.filter has \d+ numbers \(shape \([\d, ]*\)\); expected \d+, one per tap, "
                         rf"shape \(\d+,\)\.")
 
+# a change of the sandbox named by the worker's integrity check: a function or table of the sandbox's own
+# modules that exists in the grader's copy of them (an attribute the student's code added is not named)
+INTERPOSED = ("a torch function mode (TorchFunctionMode or TorchDispatchMode) left active",
+              "a trace or profile function (sys.settrace, sys.setprofile) left set")   # integrity._interposed's
+SANDBOX_MODULES = ("ops", "student", "scenario", "transport", "integrity", "prelude", "confine", "worker")
+SANDBOX_NAME = re.compile(rf"lab2a\.autograder\.sandbox\.({'|'.join(SANDBOX_MODULES)})\.(\w{{1,60}})( \(removed\))?")
+
+
+def _names_the_sandbox(text: str) -> bool:
+    match = SANDBOX_NAME.fullmatch(text)
+    if not match:
+        return text in INTERPOSED
+    return hasattr(importlib.import_module(f"lab2a.autograder.sandbox.{match[1]}"), match[2])
+
+
 NOT_SHOWN = "(its message is not shown for a hidden check)"
 # key: (what the string may be, what replaces it otherwise)
 RULES = {
@@ -72,7 +88,7 @@ RULES = {
     "problem": (lambda text: text in PROBLEMS or WRONG_SIZE.fullmatch(text),
                 "your definitions can't be used as the lab defines them (the visible checks say why)"),
     "unsendable": (lambda text: False, "it could not be sent (the visible checks say why)"),
-    "tampered": (lambda text: False, "lab2a's sandbox or a library it watches"),
+    "tampered": (_names_the_sandbox, "lab2a's sandbox or a library it watches"),
 }
 OTHER = (lambda text: False, "(not shown for a hidden check)")
 

@@ -54,6 +54,8 @@ BOUNDS = {
     "mixed_class_seconds_per_submission_jobs1": (15, f"lab2a autograde --jobs 1 of {len(MIXED_CLASS)} catalogue "
                                                      f"submissions, honest to hostile, {MIXED_TIMEOUT} s a step"),
     "mixed_class_seconds_per_submission_jobs2": (10, "the same class with --jobs 2 (the same export, checked)"),
+    "hostile_grader_peak_mib": (768, "lab2a grade's own process (the grader, not the student's), its peak proportional "
+                                     "set size on the catalogue's hostile submissions heaviest for it (the worst)"),
 }
 # key: (floor, what it measures); "higher is better", at least its floor
 FLOORS = {
@@ -116,9 +118,9 @@ def filter_timings(iterations: int = 20) -> dict:
     return timings
 
 
-def peak_memory(command, **kwargs) -> tuple[float, float]:
+def peak_memory(command, tree: bool = True, **kwargs) -> tuple[float, float]:
     """Run a command; (seconds, peak MiB of the sum of its process tree's proportional set sizes, sampled
-    every 20 ms)."""
+    every 20 ms; tree=False: of its own process only)."""
     import psutil  # (ipykernel's dependency)
 
     started = time.perf_counter()
@@ -127,7 +129,7 @@ def peak_memory(command, **kwargs) -> tuple[float, float]:
     while process.poll() is None:
         total = 0
         try:
-            for member in [root, *root.children(recursive=True)]:
+            for member in [root, *(root.children(recursive=True) if tree else [])]:
                 try:
                     total += member.memory_full_info().pss
                 except (psutil.NoSuchProcess, psutil.AccessDenied):
@@ -162,6 +164,29 @@ def gradescope_run(folder: Path, perfect: Path) -> tuple[float, float]:
     if sum(t["score"] for t in scores) != sum(t["max_score"] for t in scores):
         raise RuntimeError("run_autograder did not give the perfect submission every point")
     return seconds, peak
+
+
+# The catalogue's hostile submissions that weigh most on the grader's own memory: a line of 20 million empty
+# objects written into its channel, megabytes printed, huge allocations, 600 MiB of unnamed files.
+HOSTILE = ("floods_the_grader_with_objects", "megabytes_printed", "huge_allocations", "keeps_unnamed_files")
+
+
+def hostile_peaks(folder: Path) -> dict:
+    """{submission: peak MiB of lab2a grade's own process while it grades that hostile submission}."""
+    if str(REPOSITORY) not in sys.path:
+        sys.path.insert(0, str(REPOSITORY))
+    try:
+        from tests.submissions import catalogue
+    except ImportError as error:
+        raise RuntimeError(f"the hostile submissions are the test suite's catalogue, which needs the test extras "
+                           f"(pip install -e '.[test]'): {error}") from None
+    entries = catalogue(folder / "escaped.txt", 9, folder / "victim.txt")
+    peaks = {}
+    for name in HOSTILE:
+        entries[name].build(folder / name)
+        _, peaks[name] = peak_memory(_lab2a("grade", folder / name / "lab2a.ipynb", "--json", folder / f"{name}.json"),
+                                     tree=False, cwd=REPOSITORY)
+    return peaks
 
 
 def notebook_run(data: Path, scratch: Path) -> tuple[float, float]:
@@ -298,8 +323,15 @@ def _filter(runs, folder, repeats, say):
     runs["naive_loop_vs_fft"] = loops   # for the README: what a per-tap loop costs
 
 
+def _hostile(runs, folder, repeats, say):
+    for i in range(repeats):
+        peaks = hostile_peaks(folder / f"hostile{i}")
+        say("  " + ", ".join(f"{name} {peak:.0f} MiB" for name, peak in peaks.items()))
+        runs["hostile_grader_peak_mib"].append(max(peaks.values()))
+
+
 GROUPS = {"data": _data, "notebook": _notebook, "grading": _grading, "autograde": _autograde, "class": _class,
-          "mixed": _mixed, "filter": _filter}
+          "mixed": _mixed, "filter": _filter, "hostile": _hostile}
 
 
 def measure(repeats: int = 3, say=print, only: list[str] | None = None) -> dict:

@@ -385,12 +385,15 @@ def parser() -> argparse.ArgumentParser:
     bench.add_argument("--json", metavar="OUT", help="also write the figures as a flat JSON object")
     bench.add_argument("--repeats", type=int, default=3, help="runs per figure (default 3); medians are reported")
     bench.add_argument("--only", metavar="GROUPS", help="comma-separated: data, notebook, grading, autograde, class, "
-                                                        "filter (default: all)")
+                                                        "filter, hostile (default: all)")
     bench.set_defaults(run=_bench)
     return top
 
 
 def main(argv=None) -> int:
+    from lab2a.autograder.grading.terminal import filter_terminal
+
+    filter_terminal()  # nothing a student wrote reaches the terminal as a control sequence
     args = parser().parse_args(argv)
     # a TERM (a CI job cancelled, a TA's kill) ends the command as an exit does: temporary folders removed
     signal.signal(signal.SIGTERM, lambda number, frame: sys.exit(128 + number))

@@ -57,6 +57,7 @@ PROBE = textwrap.dedent("""
                                                          os.stat("/").st_dev)),
         "socket": attempt(lambda: socket.socket(socket.AF_INET, socket.SOCK_STREAM)),
         "unix socket": attempt(lambda: socket.socket(socket.AF_UNIX)),
+        "socketpair": attempt(lambda: socket.socketpair()),
         "start a process": attempt(lambda: subprocess.run([sys.executable, "-c", "1"])),
         "fork": attempt(lambda: os.fork() == 0 and os._exit(0)),
         "signal parent": attempt(lambda: os.kill(os.getppid(), 0)),
@@ -89,7 +90,7 @@ ALWAYS = {"write inside": "allowed", "read inside": "allowed", "write outside": 
           "delete outside": "refused", "mkdir outside": "refused", "read outside": "refused",
           "read the grader's secret": "refused", "list outside": "refused", "read /proc": "refused",
           "read the runtime": "allowed", "write /dev/null": "allowed", "a device node inside": "refused",
-          "socket": "refused", "unix socket": "refused",
+          "socket": "refused", "unix socket": "refused", "socketpair": "refused",
           "start a process": "refused", "fork": "refused", "signal parent": "refused", "signal itself": "allowed",
           "a thread": "allowed", "torch": "allowed"}
 
@@ -100,7 +101,7 @@ def test_a_confined_process_reads_the_runtime_and_writes_its_folder_only(tmp_pat
     assert results == {**ALWAYS, "move out": "refused"}
     assert said["confined"] is True
     assert said["files"].startswith("reads only the Python runtime and its own folder")
-    assert "socket() is refused" in said["network"] and "none can be started" in said["processes"]
+    assert "socket() and socketpair() are refused" in said["network"] and "none can be started" in said["processes"]
 
 
 @needs_landlock
@@ -162,10 +163,22 @@ def _array_message(**spec) -> bytes:
     b"[" * 100_000 + b"]" * 100_000,                                                        # nesting
     b'{"a": ' + b"1" * 5000 + b"}",                                                         # a huge int
     b" " * (transport.MAX_MESSAGE + 1),
+    b"[" + b"{}," * transport.MAX_VALUES + b"{}]",                                          # millions of objects
+    b"[" + b"0," * transport.MAX_VALUES + b"0]",                                            # ... or numbers
+    b"[" * (transport.MAX_DEPTH + 1) + b"]" * (transport.MAX_DEPTH + 1),                    # deeper than allowed
 ])
 def test_the_decoder_refuses_anything_else(message):
     with pytest.raises(transport.TransportError):
         transport.decode(message)
+
+
+def test_a_message_within_the_bounds_is_read_and_one_past_them_is_not_sent():
+    deep = []
+    for _ in range(transport.MAX_DEPTH - 2):   # in an object: MAX_DEPTH levels
+        deep = [deep]
+    assert transport.decode(transport.encode({"deep": deep, "many": [0] * (transport.MAX_VALUES - 100)}))["deep"]
+    with pytest.raises(ValueError, match="values in one message"):
+        transport.encode([0] * transport.MAX_VALUES)
 
 
 def test_the_encoder_sends_plain_data_only():
@@ -421,3 +434,81 @@ def test_a_root_grader_runs_the_students_code_as_the_account_it_names(monkeypatc
         assert (os.stat(os.path.join(folder, "mine")).st_uid, open(os.path.join(folder, "mine")).read()) == \
             (65534, "65534")
     assert "ConvolutionalFilter is not defined" in answer["problem"]
+
+
+# ---- limits the kernel keeps: threads, files unlinked while open, what the grader reads ------------------------
+
+THREADS_IN_A_CGROUP = textwrap.dedent("""
+    import os, sys, threading, time
+    from lab2a.autograder.sandbox.tasks import Pids
+    pids = Pids.create()
+    if pids is None:
+        print("no cgroup")
+        sys.exit(0)
+    child = os.fork()
+    if child == 0:
+        entered, started = pids.enter(10), 0
+        try:
+            for _ in range(200):
+                threading.Thread(target=time.sleep, args=(2,), daemon=True).start()
+                started += 1
+        except RuntimeError:
+            pass
+        print(entered, started, flush=True)
+        os._exit(0)
+    os.waitpid(child, 0)
+    pids.close()
+    print("removed" if not os.path.exists(pids.folder) else "left behind")
+    """)
+
+
+def test_a_pids_cgroup_bounds_the_threads_of_a_process_root_or_not():
+    result = subprocess.run([sys.executable, "-c", THREADS_IN_A_CGROUP], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    if result.stdout.strip() == "no cgroup":
+        pytest.skip("no writable pids cgroup on this machine")
+    assert result.stdout.split() == ["True", "9", "removed"]   # 10 tasks: the process and 9 threads
+
+
+THREAD_FLOOD = ("import threading, time\nSTARTED = []\ndef _flood():\n    for i in range(1500):\n"
+                "        threading.Thread(target=time.sleep, args=(30,), daemon=True).start()\n"
+                "        STARTED.append(i)\n_flood()")
+
+
+def test_a_thread_flood_is_stopped_and_the_report_says_what_bounds_threads():
+    from lab2a.autograder.sandbox.tasks import Pids
+    cgroup = Pids.create()
+    if cgroup is not None:
+        cgroup.close()
+    with Session(Limits(timeout=20)) as session:
+        ran = session.run_cell(_cell(THREAD_FLOOD))
+        said = session.sandbox["processes"]
+    assert "more than 64 threads" in ran.skipped[0]
+    if cgroup is not None:
+        assert "at most 65 threads: the kernel refuses more (a pids cgroup)" in said
+    elif os.geteuid() == 0:
+        assert "threads NOT bounded by the kernel here" in said
+    else:
+        assert "RLIMIT_NPROC" in said
+
+
+UNNAMED_FILES = {
+    "unlinked while open": "import os\ndef _kept(i):\n    f = open(f'blob{i}', 'wb')\n    os.unlink(f'blob{i}')\n"
+                           "    f.write(bytes(1 << 20))\n    f.flush()\n    return f\n"
+                           "KEPT = [_kept(i) for i in range(30)]",
+    "O_TMPFILE (tempfile.TemporaryFile)": "import tempfile\ndef _kept(i):\n    f = tempfile.TemporaryFile()\n"
+                                          "    f.write(bytes(1 << 20))\n    f.flush()\n    return f\n"
+                                          "KEPT = [_kept(i) for i in range(30)]",
+    "mapped, then closed and unlinked": "import mmap, os\ndef _kept(i):\n    with open(f'blob{i}', 'w+b') as f:\n"
+                                        "        f.write(bytes(1 << 20))\n        f.flush()\n"
+                                        "        m = mmap.mmap(f.fileno(), 0)\n    os.unlink(f'blob{i}')\n"
+                                        "    return m\nKEPT = [_kept(i) for i in range(30)]",
+}
+
+
+@pytest.mark.parametrize("how", list(UNNAMED_FILES))
+def test_files_without_a_name_count_toward_the_disk_limit(how):
+    """1 MiB files the folder no longer lists (unlinked, or made unnamed) still take disk: 30 of them pass 20 MiB."""
+    with Session(Limits(timeout=30, disk=20 << 20)) as session:
+        ran = session.run_cell(_cell(UNNAMED_FILES[how] + "\nimport time\nWAIT = time.sleep(1)"))
+        assert "wrote more than 20 MiB" in ran.skipped.get(0, ""), (ran.skipped, ran.failures)

@@ -6,6 +6,7 @@ files read or written, processes left behind, connections made, hidden tests sho
 """
 
 import csv
+import json
 import os
 import shutil
 import socket
@@ -301,3 +302,36 @@ def test_written_answers_stay_a_tas_whatever_the_student_flags(graded):
                              "lab2a.ipynb", as_version=4)
     (cell,) = [c for c in notebook.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "answer_filter"]
     assert cell.cell_type == "markdown"
+
+
+# ---- limits that hold; hidden checks that quote nothing the student's code made (catalogue/limits.py) ------------
+
+def _cell_messages(graded, name) -> str:
+    return " ".join(c["message"] for c in graded["reports"][name]["cells"])
+
+
+def test_each_limit_stops_the_statement_that_passes_it(graded):
+    assert "a message of over 200000 values" in _cell_messages(graded, "floods_the_grader_with_objects")
+    assert "started more than 64 threads" in _cell_messages(graded, "starts_a_thousand_threads")
+    assert "wrote more than 512 MiB of files" in _cell_messages(graded, "keeps_unnamed_files")
+    if CONFINED:
+        assert "PermissionError" in _cell_messages(graded, "talks_over_a_socketpair")
+
+
+def test_a_hidden_check_quotes_nothing_the_students_code_made_from_its_inputs(graded):
+    """The carriers put "LEAK" and the hidden inputs' first numbers into an exit text, a type's name, the names
+    of returned objects' classes and of an attribute: none of it in the report, the feedback or the TA's notebook."""
+    from lab2a.autograder.judge.unquoted import STEPS
+
+    from .catalogue.limits import CARRIERS
+    for name in CARRIERS:
+        report = graded["reports"][name]
+        assert "LEAK" not in json.dumps(report), name
+        for path in (graded["course"] / "feedback" / name / "lab2a" / "lab2a.html",
+                     graded["course"] / "autograded" / name / "lab2a" / "lab2a.ipynb"):
+            assert "LEAK" not in path.read_text(encoding="utf-8"), path
+    exits = parts_of(graded, "hidden_inputs_in_returned_types_and_an_exit_code", "hidden_filter")["corners"]
+    assert exits["message"] == STEPS["ended"]   # no exit code
+    named = results_of(graded, "hidden_inputs_in_a_type_name_and_exit_text")
+    assert "raised an exception" in named["hidden_filter"]["message"]
+    assert "sys.exit(...)" in named["hidden_train"]["message"]

@@ -17,6 +17,7 @@ from lab2a.autograder.checks.manifest import CHECKS
 from lab2a.autograder.grading.grade import grade_choice
 from lab2a.autograder.grading.session import DEFAULT_LIMITS, Limits
 from lab2a.autograder.grading.submission import Choice, choose
+from lab2a.autograder.grading.terminal import progress_stream
 from tqdm import tqdm
 
 
@@ -39,7 +40,7 @@ def grade_folder(folder: Path, out_csv: Path, jobs: int = 0, limits: Limits = DE
     reports = {}
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(jobs, mp_context=context) as pool, \
-            tqdm(total=len(found), desc="grading", unit="notebook",
+            tqdm(total=len(found), desc="grading", unit="notebook", file=progress_stream(),
                  disable=None if progress is None else not progress) as bar:
         futures = {pool.submit(grade_choice, choice, folder / student / "lab2a", True, limits): student
                    for student, choice in found}

@@ -103,6 +103,9 @@ def write(report: Report, folder: Path, environ=os.environ) -> None:
 
 def main() -> int:
     """The runner's entry point: grade the checkout (the working folder), write its two files."""
+    from lab2a.autograder.grading.terminal import filter_terminal
+
+    filter_terminal()  # the run's log shows nothing a student wrote as a control sequence
     from lab2a.autograder.grading.session import start_early
     from lab2a.autograder.grading.submission import choose
 

@@ -121,6 +121,9 @@ def _settings(source: Path) -> dict:
 
 def main() -> int:
     """run_autograder's grader: the submission graded with every check, results.json written."""
+    from lab2a.autograder.grading.terminal import filter_terminal
+
+    filter_terminal()  # the run's log shows nothing a student wrote as a control sequence
     started = time.monotonic()
     root = Path(os.environ.get("AUTOGRADER_ROOT", "/autograder"))
     visibility = _settings(root / "source").get("hidden_visibility", "after_published")

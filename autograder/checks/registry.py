@@ -12,6 +12,7 @@ from lab2a.autograder.checks import convergence, filter, train
 from lab2a.autograder.checks.manifest import CHECKS as MANIFEST
 from lab2a.autograder.checks.manifest import check
 from lab2a.autograder.grading.errors import GraderError, StepFailed
+from lab2a.autograder.judge import unquoted
 from lab2a.autograder.judge.causes import cause_of
 from lab2a.autograder.judge.verdict import Failed, PartResult, Verdict
 
@@ -40,28 +41,16 @@ def implementation(name: str) -> dict:
     return IMPLEMENTATIONS[name]
 
 
-def _without_messages(answer):
-    """An answer with the text of every exception the student's code raised left out: a hidden check's
-    message names the exception, never what it says (which could quote the hidden inputs)."""
-    if isinstance(answer, list):
-        return [_without_messages(item) for item in answer]
-    if not isinstance(answer, dict):
-        return answer
-    answer = {key: _without_messages(value) for key, value in answer.items()}
-    if isinstance(answer.get("kind"), str) and isinstance(answer.get("text"), str):
-        answer["text"] = "(its message is not shown for a hidden check)"
-    return answer
-
-
 def run_check(name: str, ask, key: int) -> Verdict:
     """Every part of the check, in the manifest's order; never raises for the student's sake."""
     parts, memo, stopped = [], {}, None
     functions = implementation(name)
-    if not check(name).visible:
+    hidden = not check(name).visible
+    if hidden:  # what the student's code sends is quoted only in words of fixed lists (judge/unquoted.py)
         plain = ask
 
         def ask(operation, **args):
-            return _without_messages(plain(operation, **args))
+            return unquoted.vetted(plain(operation, **args))
     for part in check(name).parts:
         if stopped:
             parts.append(PartResult(part.name, 0, part.points, "error", stopped, cause_of(stopped, "error")))
@@ -74,14 +63,16 @@ def run_check(name: str, ask, key: int) -> Verdict:
             parts.append(PartResult(part.name, 0, part.points, failure.status, failure.message,
                                     failure.cause or cause_of(failure.message, failure.status)))
         except StepFailed as failure:
-            parts.append(PartResult(part.name, 0, part.points, "error", failure.message,
+            said = unquoted.STEPS.get(failure.kind, failure.message) if hidden else failure.message
+            parts.append(PartResult(part.name, 0, part.points, "error", said,
                                     STEP_CAUSES.get(failure.kind, f"sandbox-{failure.kind}")))
             if failure.kind == "timeout":
                 stopped = "not run: an earlier part of this check used up its time"
         except GraderError:
             raise  # not the student's: the grade can't be given
         except Exception as error:  # noqa: BLE001 (a judge on malformed data must not crash the grade)
+            said = "" if hidden else f" ({type(error).__name__}: {str(error)[:200]})"  # (a forged key, say)
             parts.append(PartResult(part.name, 0, part.points, "error",
-                                    f"the grader could not use what your notebook's code sent back "
-                                    f"({type(error).__name__}: {str(error)[:200]}).", "unusable-answer"))
+                                    f"the grader could not use what your notebook's code sent back{said}.",
+                                    "unusable-answer"))
     return Verdict(name, tuple(parts))

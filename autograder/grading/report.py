@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lab2a.autograder.checks.manifest import ANSWERS, written_points
+from lab2a.autograder.grading.terminal import terminal_text
 
 SCHEMA_VERSION = 3
 ASSIGNMENT = "lab2a"
@@ -190,7 +191,7 @@ class Report:
             lines += ["", f"Your code printed {_size(self.output_bytes)} while it was graded"
                           + (f" (the first {_size(kept)} are kept in the JSON report)." if kept < self.output_bytes
                              else " (kept in the JSON report).")]
-        return printable("\n".join(lines) + "\n")
+        return terminal_text("\n".join(lines) + "\n")
 
 
 REVIEW_TITLE = "For your TA to look at (no points depend on it): code that reaches into the Python interpreter"
@@ -217,10 +218,10 @@ def check_lines(test: TestResult) -> list[str]:
     """A check's result for a notebook cell: one line when it passed, else a line per part."""
     mark = {"pass": "✓", "skipped": "–"}.get(test.status, "✗")
     if test.status in ("pass", "skipped") or len(test.parts) <= 1:
-        return [printable(f"{mark} {test.name} {test.score}/{test.max_score}: {test.message}")]
+        return [terminal_text(f"{mark} {test.name} {test.score}/{test.max_score}: {test.message}", keep="")]
     lines = [f"{mark} {test.name} {test.score}/{test.max_score}"]
     for part in test.parts:
         part_mark = {"pass": "✓", "skipped": "–"}.get(part["status"], "✗")
         points = f"{part['score']}/{part['max_score']}"
-        lines.append(printable(f"  {part_mark} {part['name']} ({points}): {part['message']}"))
+        lines.append(terminal_text(f"  {part_mark} {part['name']} ({points}): {part['message']}", keep=""))
     return lines

@@ -4,7 +4,8 @@ it the student's cells and the checks' operations one request at a time, and rea
 Limits (class Limits): per step (a cell, or a whole check) a wall-clock timeout, then the worker is
 killed; per submission a budget of 15 steps' time in all. Per worker: the confinement of
 sandbox/confine.py (files, network, processes, memory), a fresh folder, a minimal environment, and,
-watched from here, the bytes and files written in that folder and its number of threads. Every request
+watched from here, the bytes and files written in that folder (and in files it keeps open or mapped
+after unlinking them) and its number of threads. Every request
 is written without blocking, so a worker that stops reading costs its step's time, not the grader. The
 student's prints are drained apart from the answers; the first `output` bytes are kept.
 
@@ -22,6 +23,7 @@ import select
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import tempfile
@@ -99,10 +101,12 @@ def _environment(folder: str) -> dict:
     return env
 
 
-def _over(folder: str, limits: Limits) -> str | None:
-    """What the folder holds past the limits ("disk" or "files"), counted until a limit is passed (without
-    recursion: the student's code may nest folders thousands deep)."""
-    total, count, stack = 0, 0, [folder]
+def _over(folder: str, limits: Limits, pid: int | None = None) -> str | None:
+    """What the worker's files take past the limits ("disk" or "files"): those in its folder, counted until a
+    limit is passed (without recursion: the student's code may nest folders thousands deep), and those it
+    holds open or mapped after they were unlinked, or made unnamed (O_TMPFILE), which no folder lists."""
+    total, count = _unlinked(pid) if pid else (0, 0)
+    stack = [folder]
     while stack:
         try:
             entries = list(os.scandir(stack.pop()))
@@ -121,7 +125,37 @@ def _over(folder: str, limits: Limits) -> str | None:
                 continue
             if total > limits.disk:
                 return "disk"
-    return None
+    return "disk" if total > limits.disk else "files" if count > limits.files else None
+
+
+def _unlinked(pid: int) -> tuple[int, int]:
+    """(bytes, files) of the regular files without a name (unlinked, or made with O_TMPFILE) that the
+    process keeps open or mapped: their blocks stay taken until it ends. Counted rather than forbidden:
+    Landlock can refuse removing files (not on every ABI the same way, and a rename over a file is a
+    removal too), but not O_TMPFILE, and seccomp can't see openat2's flags; reading them from /proc holds
+    on every kernel, for any ABI. (The grader reads /proc/<pid> of its own worker: the same account, or root.)"""
+    seen, total = set(), 0
+    places = []
+    try:
+        places += [f"/proc/{pid}/fd/{fd}" for fd in os.listdir(f"/proc/{pid}/fd")]
+    except OSError:
+        pass
+    try:
+        with open(f"/proc/{pid}/maps") as maps:
+            for line in maps:
+                if line.rstrip().endswith("(deleted)"):
+                    places.append(f"/proc/{pid}/map_files/{line.split(maxsplit=1)[0]}")
+    except OSError:
+        pass
+    for place in places:
+        try:
+            info = os.stat(place)
+        except OSError:
+            continue
+        if info.st_nlink == 0 and stat.S_ISREG(info.st_mode) and (info.st_dev, info.st_ino) not in seen:
+            seen.add((info.st_dev, info.st_ino))
+            total += info.st_blocks * 512
+    return total, len(seen)
 
 
 def _threads(pid: int) -> int:
@@ -214,7 +248,7 @@ class _ForkServer:
                 self._line(self.limits.startup)
                 self.ready = True
             spec = {"folder": folder, "memory": self.limits.memory, "max_message": self.limits.max_message,
-                    "protect": list(protect), "user": sandbox_user()}
+                    "protect": list(protect), "user": sandbox_user(), "threads": self.limits.threads}
             try:
                 socket.send_fds(self.control, [json.dumps(spec).encode()], fds)
                 answer, pidfds = self._line(self.limits.startup)
@@ -397,7 +431,7 @@ class Worker:
         now = time.monotonic()
         if now < self.watched:
             return
-        over = _over(self.folder, self.limits)
+        over = _over(self.folder, self.limits, self.pid)
         if over:
             raise self._lost(over)
         if _threads(self.pid) > self.limits.threads:

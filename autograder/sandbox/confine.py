@@ -6,8 +6,8 @@ The student's process gets what running its code needs and nothing worth stealin
     standard library, site-packages, the shared libraries loaded) and a few system files, and read
     and write its own folder; nothing else: not the repository, the grader's modules, the gradebook,
     a home directory or any submission;
-  * network (seccomp): socket() fails, so no connection of any kind (TCP, UDP, a Unix socket such
-    as Docker's or D-Bus's); Landlock also refuses TCP where the kernel can (ABI 4+);
+  * network (seccomp): socket() and socketpair() fail, so no connection of any kind (TCP, UDP, a Unix
+    socket such as Docker's or D-Bus's, a connected pair); Landlock also refuses TCP where the kernel can (ABI 4+);
   * processes (seccomp): it can start threads but no process (fork, vfork, clone without
     CLONE_THREAD fail), so nothing it does outlives it; it can signal, trace or read the memory of
     no other process; system calls that load kernel modules or make namespaces fail too; and it
@@ -36,6 +36,7 @@ from pathlib import Path
 MAX_FILE_BYTES = 64 << 20
 MAX_OPEN_FILES = 256
 MAX_TASKS = 64  # processes and threads of the grader's user beyond those it has, where the kernel counts them
+# (a pids cgroup per worker, tasks.py, bounds the worker's own threads, root's too, where one can be made)
 
 
 @dataclass
@@ -196,7 +197,7 @@ def landlock(folder: Path, readable, protected=(), abi: int | None = None) -> tu
 _NUMBERS = {
     "x86_64": dict(
         arch=0xC000003E, clone=56, clone3=435,
-        socket=41, fork=57, vfork=58, tkill=200, pidfd_send_signal=424, pidfd_open=434, ptrace=101,
+        socket=41, socketpair=53, fork=57, vfork=58, tkill=200, pidfd_send_signal=424, pidfd_open=434, ptrace=101,
         process_vm_readv=310, process_vm_writev=311, io_uring_setup=425, init_module=175, finit_module=313,
         kexec_load=246, kexec_file_load=320, bpf=321, perf_event_open=298, userfaultfd=323, unshare=272, setns=308,
         open_by_handle_at=304, keyctl=250, add_key=248, kcmp=312, migrate_pages=256, move_pages=279,
@@ -209,7 +210,7 @@ _NUMBERS = {
         sched_setscheduler=144, sched_setparam=142, sched_setattr=314, setpriority=141, ioprio_set=251),
     "aarch64": dict(
         arch=0xC00000B7, clone=220, clone3=435,
-        socket=198, tkill=130, pidfd_send_signal=424, pidfd_open=434, ptrace=117, process_vm_readv=270,
+        socket=198, socketpair=199, tkill=130, pidfd_send_signal=424, pidfd_open=434, ptrace=117, process_vm_readv=270,
         process_vm_writev=271, io_uring_setup=425, init_module=105, finit_module=273, kexec_load=104,
         kexec_file_load=294, bpf=280, perf_event_open=241, userfaultfd=282, unshare=97, setns=268,
         open_by_handle_at=265, keyctl=219, add_key=217, kcmp=272, migrate_pages=238, move_pages=239,
@@ -222,11 +223,14 @@ _NUMBERS = {
         kill=129, tgkill=131, rt_sigqueueinfo=138, rt_tgsigqueueinfo=240, prlimit64=261, sched_setaffinity=122,
         sched_setscheduler=119, sched_setparam=118, sched_setattr=274, setpriority=140, ioprio_set=30),
 }
-# Refused outright: sockets, processes, other processes' memory, the kernel's own state, namespaces,
-# every change of a file's metadata (Landlock guards a file's contents, not its mode, owner, times or
-# attributes; truncate(path) before Landlock ABI 3), and shared memory.
-_REFUSED = ("socket", "fork", "vfork", "tkill", "pidfd_send_signal", "pidfd_open", "ptrace", "process_vm_readv",
-            "process_vm_writev", "io_uring_setup", "init_module", "finit_module", "kexec_load", "kexec_file_load",
+# Refused outright: sockets (socketpair too: nothing after confinement needs one, torch's and numpy's CPU
+# paths included; an asyncio loop, which makes one, can't run anyway without socket()), processes, other
+# processes' memory, the kernel's own state, namespaces, every change of a file's metadata (Landlock guards
+# a file's contents, not its mode, owner, times or attributes; truncate(path) before Landlock ABI 3), and
+# shared memory.
+_REFUSED = ("socket", "socketpair", "fork", "vfork", "tkill", "pidfd_send_signal", "pidfd_open", "ptrace",
+            "process_vm_readv", "process_vm_writev", "io_uring_setup", "init_module", "finit_module", "kexec_load",
+            "kexec_file_load",
             "bpf", "perf_event_open", "userfaultfd", "unshare", "setns", "open_by_handle_at", "keyctl", "add_key",
             "kcmp", "migrate_pages", "move_pages", "chmod", "fchmod", "fchmodat", "fchmodat2", "chown", "fchown",
             "lchown", "fchownat", "utime", "utimes", "futimesat", "utimensat", "truncate", "setxattr", "lsetxattr",
@@ -343,19 +347,34 @@ def _account() -> str:
     return f"{name} (uid {os.getuid()})" + (", without root's capabilities" if os.getuid() == 0 else "")
 
 
-def confine(folder, memory: int, protected=(), abi: int | None = None) -> Confinement:
+def _threads_bound(tasks) -> str:
+    """Bound the threads by RLIMIT_NPROC where the kernel applies it (not to root); what bounds them, in words."""
+    bounds = []
+    if tasks:  # the fork server put this process in a pids cgroup (tasks.py)
+        bounds.append(f"at most {tasks[1]} threads: the kernel refuses more (a pids cgroup)")
+    if os.geteuid() != 0:  # RLIMIT_NPROC counts every task of the account, and never root's
+        _limit(resource.RLIMIT_NPROC, _tasks_of(os.getuid()) + MAX_TASKS)
+        # loose alone: the count is the account's, so other processes of that account ending leave it more room
+        bounds.append(f"at most {MAX_TASKS} tasks more than its account ran when it started (RLIMIT_NPROC)")
+    if bounds:
+        return "; ".join(bounds)
+    return ("threads NOT bounded by the kernel here (it runs as root, which RLIMIT_NPROC exempts, and no pids cgroup "
+            "could be made): only the grader's poll of its thread count stops it, after the fact (give a root grader "
+            "LAB2A_SANDBOX_USER, or a writable pids cgroup)")
+
+
+def confine(folder, memory: int, protected=(), abi: int | None = None, tasks=None) -> Confinement:
     """Confine this process (and its threads) as the module says; returns what holds. Call after the
     imports the student's code needs and before it runs. protected: paths never readable, even inside
     the runtime (an installed copy of the grader). abi: use at most this Landlock ABI (to test what
-    older kernels give)."""
+    older kernels give). tasks: ("cgroup", n) when this process is in a pids cgroup of n tasks (tasks.py)."""
     result = Confinement()
     result.user = _account()
     _limit(resource.RLIMIT_AS, memory)
     _limit(resource.RLIMIT_FSIZE, MAX_FILE_BYTES)
     _limit(resource.RLIMIT_CORE, 0)
     _limit(resource.RLIMIT_NOFILE, MAX_OPEN_FILES)
-    if os.geteuid() != 0:  # root's processes are not counted: the grader watches the worker's threads instead
-        _limit(resource.RLIMIT_NPROC, _tasks_of(os.getuid()) + MAX_TASKS)
+    threads = _threads_bound(tasks)
     if hasattr(signal, "SIGXFSZ"):
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # too large a file: an OSError, not a killed process
     result.memory = (f"{memory / 2 ** 30:g} GiB of address space; files of at most {MAX_FILE_BYTES >> 20} MiB, "
@@ -368,11 +387,12 @@ def confine(folder, memory: int, protected=(), abi: int | None = None) -> Confin
     drop_capabilities()
     result.files, tcp = landlock(Path(folder).resolve(), readable, protected, abi)
     if seccomp():
-        result.network = "none: socket() is refused (seccomp)" + (f"; {tcp}" if tcp else "")
+        result.network = "none: socket() and socketpair() are refused (seccomp)" + (f"; {tcp}" if tcp else "")
         result.processes = ("none can be started (only threads), so nothing outlives the grade; no signals, "
-                            "tracing or memory reads of other processes (seccomp)")
+                            f"tracing or memory reads of other processes (seccomp); {threads}")
     else:
         result.network = "not confined: seccomp is not available" + (f" ({tcp})" if tcp else "")
-        result.processes = "not confined: seccomp is not available, so started processes may outlive the grade"
+        result.processes = ("not confined: seccomp is not available, so started processes may outlive the grade; "
+                            + threads)
     result.confined = not any(text.startswith("not") for text in (result.files, result.network, result.processes))
     return result

@@ -6,6 +6,11 @@ unpickles it: decode() accepts JSON only (objects, arrays, strings, numbers, tru
 infinities), and turns {"$ndarray": {"dtype", "shape", "data"}} back into an array only for a fixed list
 of numeric dtypes, with a shape that matches the byte count exactly. Anything else raises
 TransportError, which the grader reports as the step's failure. The grader's requests use the same format.
+
+What one message may make in the grader's memory is bounded before any Python object is built: at most
+MAX_MESSAGE bytes, MAX_VALUES values (counted from its commas and brackets, an upper bound) and
+MAX_DEPTH levels of nesting. A line of a few million empty objects would otherwise take the grader's
+process past a gigabyte (Gradescope's default container has 768 MB).
 """
 
 import base64
@@ -20,6 +25,8 @@ DTYPES = ("bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32"
           "float16", "float32", "float64", "complex64", "complex128")
 MAX_DIMS = 32
 MAX_MESSAGE = 64 * 1024 * 1024  # bytes of one message: the largest probe sends ~2 MB
+MAX_VALUES = 200_000   # values of one message (the checks' largest: ~20,000); each costs the grader ~100 bytes
+MAX_DEPTH = 32         # levels of nesting (the checks' deepest: 6)
 
 
 class TransportError(ValueError):
@@ -63,8 +70,17 @@ _ENCODER = json.JSONEncoder(ensure_ascii=True, allow_nan=True, separators=(",", 
 
 
 def encode(value) -> bytes:
-    """One message: compact JSON on a single line, ending with a newline."""
-    return (_ENCODER.encode(_plain(value)) + "\n").encode("ascii")
+    """One message: compact JSON on a single line, ending with a newline; ValueError past MAX_VALUES."""
+    data = (_ENCODER.encode(_plain(value)) + "\n").encode("ascii")
+    if _values(data) > MAX_VALUES:
+        raise ValueError(f"over {MAX_VALUES} values in one message")
+    return data
+
+
+def _values(data: bytes) -> int:
+    """At least the number of values in a JSON text (each value but a container's first follows a comma; each
+    container opens with a bracket); commas inside strings only make it larger. Counted without parsing."""
+    return data.count(b",") + data.count(b"[") + data.count(b"{") + 1
 
 
 # ---- the grader's side ------------------------------------------------------------------------------
@@ -117,17 +133,36 @@ _DECODER = json.JSONDecoder(object_pairs_hook=_object, parse_constant=_constant,
 
 
 def decode(line: bytes | str):
-    """The value of one message. TransportError for anything that is not a message of this format."""
-    if isinstance(line, bytes):
-        if len(line) > MAX_MESSAGE:
-            raise TransportError(f"a message of {len(line)} bytes is over the limit of {MAX_MESSAGE}")
-        try:
-            line = line.decode("ascii")
-        except UnicodeDecodeError:
-            raise TransportError("a message is not ASCII text") from None
+    """The value of one message. TransportError for anything that is not a message of this format, or
+    that is larger than the bounds above (checked before it is parsed)."""
+    if isinstance(line, str):
+        line = line.encode("utf-8", "surrogatepass")
+    if len(line) > MAX_MESSAGE:
+        raise TransportError(f"a message of {len(line)} bytes is over the limit of {MAX_MESSAGE}")
+    if _values(line) > MAX_VALUES:
+        raise TransportError(f"a message of over {MAX_VALUES} values")
     try:
-        return _DECODER.decode(line)
+        text = line.decode("ascii")
+    except UnicodeDecodeError:
+        raise TransportError("a message is not ASCII text") from None
+    try:
+        value = _DECODER.decode(text)
     except TransportError:
         raise
     except (ValueError, RecursionError, TypeError, KeyError, MemoryError) as error:
         raise TransportError(f"not a JSON message: {type(error).__name__}: {str(error)[:200]}") from None
+    _shallow(value)
+    return value
+
+
+def _shallow(value) -> None:
+    """TransportError if value nests deeper than MAX_DEPTH (looked at without recursion)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if not isinstance(item, dict | list):
+            continue
+        children = item.values() if isinstance(item, dict) else item
+        if depth > MAX_DEPTH:
+            raise TransportError(f"a message nested deeper than {MAX_DEPTH} levels")
+        stack.extend((child, depth + 1) for child in children)

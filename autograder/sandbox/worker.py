@@ -226,8 +226,9 @@ def prepare():
     _PREPARED[:] = [_snapshot()]
 
 
-def serve(requests: int, results: int, memory: int, max_message: int, protect=()) -> None:
-    """Confine this process, say so, then answer the grader's requests until it closes the pipe. Never returns."""
+def serve(requests: int, results: int, memory: int, max_message: int, protect=(), tasks=None) -> None:
+    """Confine this process, say so, then answer the grader's requests until it closes the pipe. Never returns.
+    tasks: ("cgroup", n) when the fork server put this process in a pids cgroup of n tasks at most."""
     import random
 
     import numpy as np
@@ -249,7 +250,7 @@ def serve(requests: int, results: int, memory: int, max_message: int, protect=()
     missing, registered = object(), None
     # (taken before the confinement, its signal handlers added after it: the snapshot is the worker's start,
     # not the first cell's)
-    sandbox = confine(os.getcwd(), memory, protected=_protected() + list(protect))
+    sandbox = confine(os.getcwd(), memory, protected=_protected() + list(protect), tasks=tasks)
     taken = integrity.with_signals(taken)
     channel.send({"ready": True, "sandbox": sandbox.as_dict()})
 

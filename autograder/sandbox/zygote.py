@@ -5,14 +5,15 @@ milliseconds. So the grader starts this process once (grading/session.py), it pr
 worker needs (worker.prepare: torch and the sandbox's modules, nothing of the grader's), and then, for
 each request on its control socket, forks a worker:
 
-  request: {"folder", "memory", "max_message", "protect", "user"} with five file descriptors (SCM_RIGHTS):
-           the worker's requests pipe, its results pipe, where its prints go, a status pipe, and the
-           memory the grader shares with it (sandbox/shared.py), mapped in the worker first thing
+  request: {"folder", "memory", "max_message", "protect", "user", "threads"} with five file descriptors
+           (SCM_RIGHTS): the worker's requests pipe, its results pipe, where its prints go, a status pipe, and
+           the memory the grader shares with it (sandbox/shared.py), mapped in the worker first thing
   answer:  {"pid": pid} with a pidfd of the worker, so the grader can kill it without a race
 
-The worker starts in its folder, in a session of its own, as the request's unprivileged user if the
-grader runs as root and names one (then it owns its folder), with every other descriptor of this
-process closed (this socket among them: a worker can't ask for more processes), then confines itself
+The worker starts in its folder, in a session of its own, in a pids cgroup of its own that lets it have at
+most `threads` + 1 tasks where this machine lets this process make one (tasks.py), as the request's
+unprivileged user if the grader runs as root and names one (then it owns its folder), with every other
+descriptor of this process closed (this socket among them: a worker can't ask for more processes), then confines itself
 and serves the grader (worker.serve). When it ends, this process reaps it and writes how it ended
 ("exit 3", "signal 9") to its status pipe. When the grader goes away (end of file on the socket),
 this process kills every worker it started, removes their folders and its own (a grader killed
@@ -39,12 +40,14 @@ def _open_descriptors() -> list[int]:
     return list(range(3, 1024))
 
 
-def _child(spec: dict, fds: list, control: socket.socket) -> None:
+def _child(spec: dict, fds: list, control: socket.socket, pids) -> None:
     requests, results, output, status, region = fds
     try:
         os.setsid()
         from lab2a.autograder.sandbox import shared
         shared.attach(region)  # mapped before anything else runs here; its descriptor closed
+        # one more than the grader's limit: the grader's poll sees the limit passed and says so
+        bounded = pids is not None and pids.enter(int(spec.get("threads", 64)) + 1)
         os.dup2(output, 1)
         os.dup2(output, 2)
         control.detach()  # closed below with the rest: a worker can't ask this server for processes
@@ -65,7 +68,8 @@ def _child(spec: dict, fds: list, control: socket.socket) -> None:
         os.environ.update({"HOME": folder, "TMPDIR": folder, "MPLCONFIGDIR": os.path.join(folder, ".matplotlib")})
         tempfile.tempdir = None
         from lab2a.autograder.sandbox.worker import serve
-        serve(requests, results, spec["memory"], spec["max_message"], spec.get("protect", []))
+        serve(requests, results, spec["memory"], spec["max_message"], spec.get("protect", []),
+              tasks=("cgroup", int(spec.get("threads", 64)) + 1) if bounded else None)
     except BaseException:  # the grader reports exit 70; the cause goes where the worker's output goes
         import traceback
         traceback.print_exc()
@@ -73,7 +77,7 @@ def _child(spec: dict, fds: list, control: socket.socket) -> None:
         os._exit(70)
 
 
-def _reap(statuses: dict) -> None:
+def _reap(statuses: dict, pids) -> None:
     while statuses:
         try:
             pid, status = os.waitpid(-1, os.WNOHANG)
@@ -82,6 +86,8 @@ def _reap(statuses: dict) -> None:
         if pid == 0:
             return
         fd = statuses.pop(pid, None)
+        if pids is not None:
+            pids.remove(pid)
         if fd is not None:
             how = (f"signal {os.WTERMSIG(status)}" if os.WIFSIGNALED(status)
                    else f"exit {os.waitstatus_to_exitcode(status)}")
@@ -97,9 +103,11 @@ def main(argv=None) -> None:
     options.add_argument("--control", type=int, required=True, help="the grader's control socket")
     args = options.parse_args(argv)
     from lab2a.autograder.sandbox import shared  # noqa: F401 (imported once, before any worker is forked)
+    from lab2a.autograder.sandbox.tasks import Pids
     from lab2a.autograder.sandbox.worker import prepare
 
     prepare()
+    pids = Pids.create()
     control = socket.socket(fileno=args.control)
     control.sendall(b'{"ready": true}\n')
     statuses = {}   # pid -> status pipe
@@ -114,7 +122,7 @@ def main(argv=None) -> None:
             for fd in ended.intersection(ready):
                 ended.discard(fd)
                 os.close(fd)
-            _reap(statuses)
+            _reap(statuses, pids)
             if control not in ready:
                 continue
             message, fds, _, _ = socket.recv_fds(control, 1 << 16, 5)
@@ -130,7 +138,7 @@ def main(argv=None) -> None:
                 continue
             pid = os.fork()
             if pid == 0:
-                _child(spec, fds, control)
+                _child(spec, fds, control, pids)
             answer = json.dumps({"pid": pid}).encode() + b"\n"
             if hasattr(os, "pidfd_open"):  # Linux: the grader kills through it, never a reused pid
                 pidfd = os.pidfd_open(pid)
@@ -154,6 +162,8 @@ def main(argv=None) -> None:
                 os.waitpid(pid, 0)
             except OSError:
                 pass
+        if pids is not None:
+            pids.close()
         sys.stdout.flush()
         # On a normal end the grader has removed them all already; killed, it could not. This process's
         # working folder is its own (grading/session.py made it). The system's rm descends any depth.

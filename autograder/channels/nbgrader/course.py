@@ -29,9 +29,20 @@ def environment(scratch: Path) -> dict:
 
 
 def nbgrader(course: Path, *args: str, check: bool = True, capture: bool = True) -> subprocess.CompletedProcess:
-    """One nbgrader command, run from the course folder as a TA would (capture=False: its log on the terminal)."""
-    result = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course, capture_output=capture,
-                            text=True, env=environment(course / ".scratch"))
+    """One nbgrader command, run from the course folder as a TA would (capture=False: its log on the terminal,
+    line by line through this process's stderr, so `lab2a autograde` filters it as all it prints)."""
+    command = [sys.executable, "-m", "nbgrader", *args]
+    if capture:
+        result = subprocess.run(command, cwd=course, capture_output=True, text=True,
+                                env=environment(course / ".scratch"))
+    else:
+        with subprocess.Popen(command, cwd=course, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                              errors="replace", env=environment(course / ".scratch")) as process:
+            tail = []
+            for line in process.stdout:
+                _to_stderr(line.rstrip("\n"))
+                tail = (tail + [line])[-200:]
+        result = subprocess.CompletedProcess(command, process.returncode, "", "".join(tail))
     if check and result.returncode != 0:
         raise RuntimeError(f"nbgrader {' '.join(args)} failed (exit {result.returncode}):\n{result.stderr[-4000:]}")
     return result

@@ -139,10 +139,10 @@ def _registrations() -> frozenset:
     return frozenset(found)
 
 
-def settle(taken: tuple) -> str | None:
+def settle(taken: tuple) -> None:
     """At the end of a cell: the objects it left unreachable collected now (their finalizers run between cells,
-    not during an operation), and the signal handlers and timers it set put back as they were. Returns what
-    is wrong with the dispatcher's kernels (a registration from outside torch), if anything."""
+    not during an operation), and the signal handlers and timers it set put back as they were. (A kernel a cell
+    registers with the dispatcher is seen around each operation that reports a property: changed().)"""
     _COLLECT()
     handlers, timers = taken[-1][2][0]
     for timer, (value, interval) in zip(_TIMERS, timers):
@@ -154,9 +154,6 @@ def settle(taken: tuple) -> str | None:
                 _SETSIGNAL(number, handler)
             except (OSError, RuntimeError, ValueError, TypeError):
                 pass
-    if _registrations() != taken[-1][2][1]:
-        return REGISTERED
-    return None
 
 
 def _interposed() -> str | None:

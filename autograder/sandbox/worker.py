@@ -247,7 +247,7 @@ def serve(requests: int, results: int, memory: int, max_message: int, protect=()
     # Python code can't rebind) and compared with `is` before the comparison is trusted: a cell that swaps
     # integrity.changed's __code__, or a builtin it calls, is seen by this loop itself
     changed, settle, (core_entries, core_functions) = integrity.changed, integrity.settle, integrity.core()
-    missing, registered = object(), None
+    missing = object()
     # (taken before the confinement, its signal handlers added after it: the snapshot is the worker's start,
     # not the first cell's)
     sandbox = confine(os.getcwd(), memory, protected=_protected() + list(protect), tasks=tasks)
@@ -269,8 +269,8 @@ def serve(requests: int, results: int, memory: int, max_message: int, protect=()
                                 lambda j, ident=ident: channel.send({"id": ident, "statement": j}))
             channel.send({"id": ident, "ran": {"failures": failures}})
             # then, before the next request is read: the cell's finalizers run, its signal handlers and timers are
-            # put back, and a kernel it registered with PyTorch's dispatcher is seen (some 50 ms: once per cell)
-            registered = registered or settle(taken)
+            # put back
+            settle(taken)
         elif "op" in request:
             verdicts, answer = [], None
             for stage in ("before", "after"):
@@ -283,9 +283,10 @@ def serve(requests: int, results: int, memory: int, max_message: int, protect=()
                     if verdict is None and (function.__code__ is not code or function.__defaults__ is not defaults
                                             or function.__kwdefaults__ is not kwdefaults):
                         verdict = "the code of the sandbox's integrity check"
-                # (the dispatcher's kernels after the operations that report properties, and after each cell)
-                verdict = verdict or registered or changed(taken, registrations=stage == "after"
-                                                           and request["op"] in integrity.PROPERTY_OPERATIONS)
+                # the dispatcher's kernels (some 60 ms) around the operations whose answers are properties the
+                # worker reports: a kernel registered from outside torch could make them say what it likes; the
+                # other answers are numbers the grader checks, which a kernel can't forge without computing them
+                verdict = verdict or changed(taken, registrations=request["op"] in integrity.PROPERTY_OPERATIONS)
                 verdicts.append(verdict)
                 if stage == "before" and verdict is None:
                     if request.get("quiet"):

@@ -103,15 +103,15 @@ _TIMER = signal.setitimer(signal.ITIMER_REAL, 30.0)
 torch.equal = lambda a, b: True
 del _TOKEN
 '''
-# (g) a CPU-pinned forward that answers the meta device apart by its name (UNCLOSED without a GPU)
+# (g) a CPU-pinned forward that answers the meta device apart by its name: the simulated GPU (real data, tagged
+# 'cuda') that follows the meta run catches it
 META_BY_NAME = PINNED_TO_CPU.replace("    def forward(self, x):\n", '''    def forward(self, x):
         if x.device.type == "meta":
             return torch.empty_like(x)
 ''')
 
 # entry -> (the check whose points it claims, how many): its expected points include them
-UNCLOSED = {"frame_walk_says_batches_moved": ("train_device", 1),
-            "meta_device_told_apart_by_name": ("filter_device", 2)}
+UNCLOSED = {"frame_walk_says_batches_moved": ("train_device", 1)}
 
 
 def entries(escaped: Path, port: int, victim: Path) -> dict:
@@ -129,7 +129,8 @@ def entries(escaped: Path, port: int, victim: Path) -> dict:
         "torch_library_equal": Submission(
             "forward writes into its input; torch.equal's CPU kernel replaced through torch.library",
             _nb(I.TRAIN_ZERO_GRAD_FIRST, WRITES_INTO_INPUT, add_cells_after("convolutional_filter", LIBRARY_EQUAL)),
-            points("none")),
+            # the kernel is seen around the operations that report properties; the numbers stay the honest code's
+            points("none", filter_outputs=4, filter_impulse=2, hidden_filter=2)),
         "global_forward_hook": Submission(
             "a CPU-pinned forward; a global module forward hook answers the meta device",
             _nb(I.TRAIN_ZERO_GRAD_FIRST, PINNED_TO_CPU, add_cells_after("convolutional_filter", GLOBAL_HOOK)),
@@ -139,6 +140,6 @@ def entries(escaped: Path, port: int, victim: Path) -> dict:
             _nb(I.TRAIN_ZERO_GRAD_FIRST, WRITES_INTO_INPUT, add_cells_after("convolutional_filter", SIGNAL_REPAIR)),
             points("none")),
         "meta_device_told_apart_by_name": Submission(
-            "UNCLOSED: a CPU-pinned forward that returns an empty meta tensor when x.device.type is 'meta'",
-            _nb(I.TRAIN_ZERO_GRAD_FIRST, META_BY_NAME), points(hidden_filter=1)),
+            "a CPU-pinned forward that returns an empty meta tensor when x.device.type is 'meta'",
+            _nb(I.TRAIN_ZERO_GRAD_FIRST, META_BY_NAME), points(filter_device=0, hidden_filter=1)),
     }

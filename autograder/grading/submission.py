@@ -14,6 +14,14 @@ MAX_BYTES = 100 * 1024 * 1024
 NOTEBOOK = "lab2a.ipynb"
 
 
+def quoted(text: str, limit: int = 80) -> str:
+    """Text that comes from the student (a file name, a metadata value, a message quoting their file) as it
+    appears in the grader's words: in Python's quotes, with quotes, line breaks and other control or
+    invisible characters escaped, so it can't pass for the grader's own text; at most `limit` characters."""
+    text = str(text)
+    return repr(text[:limit]) + ("..." if len(text) > limit else "")
+
+
 @dataclass(frozen=True)
 class Choice:
     path: Path | None        # the notebook to grade, None when there is none to grade
@@ -30,9 +38,10 @@ def choose(folder: Path) -> Choice:
     others = sorted(p for p in folder.glob("*.ipynb") if p.is_file())
     if len(others) == 1:
         return Choice(others[0], None, f"{NOTEBOOK} is missing; the only notebook in the folder, "
-                                       f"'{others[0].name}', was graded in its place (was it renamed?)")
+                                       f"{quoted(others[0].name)}, was graded in its place (was it renamed?)")
     if others:
-        names = ", ".join(f"'{p.name}'" for p in others)
+        names = ", ".join(quoted(p.name) for p in others[:10]) + (f" and {len(others) - 10} more"
+                                                                  if len(others) > 10 else "")
         return Choice(None, f"{NOTEBOOK} is missing and the folder holds several notebooks ({names}): the grader "
                             f"can't tell which one is the submission. Name the one to grade {NOTEBOOK}.")
     return Choice(None, f"no notebook was submitted: the submission folder holds no {NOTEBOOK} (nor any other "
@@ -93,6 +102,7 @@ def _upgraded(text: str, raw_notebook: dict):
             return nbformat.reads(text, as_version=4, capture_validation_error={})
     except Exception as error:  # noqa: BLE001 (nbformat's errors are of many kinds; a lenient read below)
         if not isinstance(raw_notebook.get("cells"), list):
-            return f"the file is not a notebook nbformat can read: {type(error).__name__}: {str(error)[:200]}"
+            return (f"the file is not a notebook nbformat can read: {type(error).__name__} (nbformat's message, "
+                    f"which quotes the file: {quoted(error, 200)})")
         notebook = raw_notebook
     return notebook

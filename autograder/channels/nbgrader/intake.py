@@ -39,7 +39,7 @@ from pathlib import Path
 
 import nbformat
 from lab2a.autograder.channels.nbgrader import records
-from lab2a.autograder.grading.layout import grade_id, reattach_metadata, restore_deleted_cells
+from lab2a.autograder.grading.layout import grade_id, is_written_answer, reattach_metadata, restore_deleted_cells
 from lab2a.autograder.grading.report import printable_data
 from lab2a.autograder.grading.submission import NOTEBOOK, Choice, choose, load, quoted  # noqa: F401 (intake.NOTEBOOK)
 
@@ -50,7 +50,7 @@ AS_SUBMITTED_SUFFIX = ".as-submitted"    # the student's file, when deleted cell
 @dataclass(frozen=True)
 class Prepared:
     student: str
-    action: str              # "ok", "renamed", "repaired" or "stand-in"
+    action: str              # "ok", "renamed", "repaired", "stand-in" or "failed" (the folder could not be written)
     message: str = ""
 
 
@@ -70,15 +70,15 @@ def _cell_as_nbformat_takes_it(cell: dict):
     nbformat takes it, else only nbgrader's entry (set back to the release's afterwards); None: not a cell."""
     makers = {"code": nbformat.v4.new_code_cell, "markdown": nbformat.v4.new_markdown_cell,
               "raw": nbformat.v4.new_raw_cell}
-    if not isinstance(cell, dict) or cell.get("cell_type") not in makers:
+    if not isinstance(cell, dict) or not isinstance(cell.get("cell_type"), str) or cell["cell_type"] not in makers:
         return None
     source = cell.get("source", "")
     source = "".join(s for s in source if isinstance(s, str)) if isinstance(source, list) else \
         source if isinstance(source, str) else ""
     metadata = cell.get("metadata") if isinstance(cell.get("metadata"), dict) else {}
     for kept in (metadata, {k: v for k, v in metadata.items() if k == "nbgrader"}, {}):
-        rebuilt = makers[cell["cell_type"]](printable_data(source), metadata=printable_data(kept))
-        try:
+        try:   # (the cell's maker validates it too)
+            rebuilt = makers[cell["cell_type"]](printable_data(source), metadata=printable_data(kept))
             nbformat.validate(nbformat.v4.new_notebook(cells=[rebuilt]))
             return rebuilt
         except Exception:  # noqa: BLE001 (nbformat's ValidationError, or a RecursionError on deep metadata)
@@ -119,6 +119,24 @@ def _restore_nbgrader_metadata(notebook, release) -> list[str]:
             del cell.metadata["nbgrader"]
             changed.append(f"the id {quoted(gid, 40)}" if gid is not None else "an nbgrader entry without an id")
     return changed
+
+
+def _restore_written_answers(notebook, release) -> list[str]:
+    """A deleted written answer, put back as handed out (unanswered: nbgrader scores it 0), after the cell it
+    followed. nbgrader's add_missing_cells would stop on it (a KeyError: it looks for the question before it
+    among the graded and solution cells only), and layout.restore_deleted_cells leaves solution cells out."""
+    present = {grade_id(c) for c in notebook.cells} - {None}
+    restored = []
+    for index, cell in enumerate(release.cells):
+        gid = grade_id(cell)
+        if gid is None or gid in present or not is_written_answer(cell):
+            continue
+        before = {grade_id(c) for c in release.cells[:index]} - {None}
+        positions = [i for i, c in enumerate(notebook.cells) if grade_id(c) in before]
+        notebook.cells.insert(positions[-1] + 1 if positions else 0, copy.deepcopy(cell))
+        present.add(gid)
+        restored.append(gid)
+    return restored
 
 
 def _set_type(cell, kind: str) -> None:
@@ -198,8 +216,8 @@ def _prepare(folder: Path, release: Path, course: Path, assignment: str, student
     reattached = [] if any(grade_id(c) for c in notebook.cells) else reattach_metadata(notebook, released)
     notebook = nbformat.from_dict(notebook)
     flags = _restore_nbgrader_metadata(notebook, released)
-    restored = restore_deleted_cells(notebook, released)
-    ids = _unique_ids(notebook)
+    restored = restore_deleted_cells(notebook, released) + _restore_written_answers(notebook, released)
+    ids = _unique_ids(notebook) or _had_duplicate_ids(raw)
     printable = nbformat.from_dict(printable_data(notebook))  # nbgrader can't write a lone surrogate back
     surrogates = printable != notebook
     notebook = printable
@@ -236,6 +254,13 @@ def _unique_ids(notebook) -> bool:
             changed = True
         seen.add(cell.get("id"))
     return changed
+
+
+def _had_duplicate_ids(raw: dict) -> bool:
+    """Whether the file gave several cells one id (nbformat's reader gives them new ones as it reads, so the
+    file must be written again for nbgrader's copy to be this one)."""
+    ids = [c["id"] for c in raw.get("cells", []) if isinstance(c, dict) and isinstance(c.get("id"), str)]
+    return len(ids) != len(set(ids))
 
 
 def _stand_in(course: Path, assignment: str, student: str, expected: Path, release: Path, problem: str,

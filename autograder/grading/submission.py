@@ -31,19 +31,24 @@ class Choice:
 
 def choose(folder: Path) -> Choice:
     """The notebook to grade in a submission folder: lab2a.ipynb, else the only notebook there; none (and
-    why) when it holds several or none. Nothing is changed here."""
+    why) when it holds several or none. A symbolic link is never a notebook: it may lead anywhere (a file
+    of the grader's, a device), so it is not followed. Nothing is changed here."""
     expected = folder / NOTEBOOK
-    if expected.exists():
+    link = expected.is_symlink()
+    if expected.exists() and not link:
         return Choice(expected, None)
-    others = sorted(p for p in folder.glob("*.ipynb") if p.is_file())
+    others = sorted(p for p in folder.glob("*.ipynb") if p.is_file() and not p.is_symlink() and p != expected)
+    why = f"{NOTEBOOK} is a symbolic link, which the grader does not follow" if link else f"{NOTEBOOK} is missing"
     if len(others) == 1:
-        return Choice(others[0], None, f"{NOTEBOOK} is missing; the only notebook in the folder, "
-                                       f"{quoted(others[0].name)}, was graded in its place (was it renamed?)")
+        return Choice(others[0], None, f"{why}; the only notebook in the folder, {quoted(others[0].name)}, was "
+                                       f"graded in its place" + ("" if link else " (was it renamed?)"))
     if others:
         names = ", ".join(quoted(p.name) for p in others[:10]) + (f" and {len(others) - 10} more"
                                                                   if len(others) > 10 else "")
-        return Choice(None, f"{NOTEBOOK} is missing and the folder holds several notebooks ({names}): the grader "
+        return Choice(None, f"{why} and the folder holds several notebooks ({names}): the grader "
                             f"can't tell which one is the submission. Name the one to grade {NOTEBOOK}.")
+    if link:
+        return Choice(None, f"{why}, and the folder holds no other notebook: submit the notebook file itself")
     return Choice(None, f"no notebook was submitted: the submission folder holds no {NOTEBOOK} (nor any other "
                         f".ipynb file)")
 

@@ -15,7 +15,9 @@ student sent:
     would (without what the other type can't hold: attachments, outputs);
   * cells of the release deleted (a test cell with the text before it, a whole section): they are put
     back (the notebook as sent is kept as lab2a.ipynb.as-submitted); nbgrader would fail on it;
-  * lab2a.ipynb unreadable (or not a file: a folder, a link), several other notebooks, or none at all: the
+  * lab2a.ipynb a symbolic link: never followed (grading/submission.choose), moved aside as
+    lab2a.ipynb.unreadable; the only other notebook is graded, as a renamed one is;
+  * lab2a.ipynb unreadable (or not a file: a folder, a device), several other notebooks, or none at all: the
     file (if any) is moved to lab2a.ipynb.unreadable and lab2a.ipynb becomes a stand-in: the released
     notebook, unanswered, with a first cell that says what was wrong. nbgrader grades it 0 and its
     feedback explains why.
@@ -186,17 +188,15 @@ def prepare_folder(folder: Path, release: Path, course: Path | None = None, assi
 
 def _prepare(folder: Path, release: Path, course: Path, assignment: str, student: str) -> Prepared:
     expected, done = folder / NOTEBOOK, []
-    if expected.is_symlink():   # a link may lead anywhere (a file of the TA's, /dev/zero): never followed
-        kept = _free(folder, expected.name + KEPT_SUFFIX)
-        expected.replace(folder / kept)
-        return _stand_in(course, assignment, student, expected, release,
-                         f"{NOTEBOOK} is a symbolic link, not a notebook file", kept)
-    if not expected.exists():
-        choice = choose(folder)
+    if expected.is_symlink() or not expected.exists():
+        choice, kept = choose(folder), None
+        if expected.is_symlink():   # it may lead anywhere (a file of the TA's, /dev/zero): moved aside, unread
+            kept = _free(folder, expected.name + KEPT_SUFFIX)
+            expected.replace(folder / kept)
         if choice.path is None:
-            return _stand_in(course, assignment, student, expected, release, choice.problem, None)
+            return _stand_in(course, assignment, student, expected, release, choice.problem, kept)
         shutil.copyfile(choice.path, expected)
-        done.append(choice.note)
+        done.append(choice.note + (f" (the link is kept as {kept})" if kept else ""))
     earlier = records.stand_in(course, assignment, student, expected)
     if earlier is not None:   # the stand-in written by an earlier run, byte for byte
         return Prepared(student, "stand-in", earlier.problem)

@@ -238,7 +238,7 @@ def mutate(data: dict, changes) -> dict:
 HONEST = _honest()
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                    HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(changes=st.lists(mutation(), min_size=1, max_size=5))
 def test_fuzz_the_intake_never_raises_and_leaves_a_notebook_nbgrader_takes(course, changes):
@@ -246,6 +246,7 @@ def test_fuzz_the_intake_never_raises_and_leaves_a_notebook_nbgrader_takes(cours
     failure), leaves a notebook nbformat validates and nbgrader's own sanitizing accepts, does it once (a
     second run changes nothing), and the honest student beside it is untouched."""
     data = mutate(HONEST, changes)
+    shutil.rmtree(course / "submitted", ignore_errors=True)   # this class only: the fuzzed and the honest student
     folder = _submit(course, "fuzzed", data)
     _submit(course, "honest", HONEST)
     prepared = {p.student: p for p in intake.prepare(course)}

@@ -137,6 +137,17 @@ def test_a_link_in_place_of_the_notebook_is_never_followed(course, tmp_path):
     assert not (folder / intake.NOTEBOOK).is_symlink() and nbformat.read(folder / intake.NOTEBOOK, as_version=4)
 
 
+def test_an_oversized_renamed_notebook_is_not_copied(course):
+    folder = course / "submitted" / "hoarder" / "lab2a"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    with open(folder / "mine.ipynb", "wb") as big:   # sparse: 200 MB long, no disk used
+        big.truncate(200 * 2 ** 20)
+    prepared = intake.prepare_folder(folder, _release(course), course)
+    assert prepared.action == "stand-in" and "over the 100 MiB" in prepared.message
+    assert (folder / intake.NOTEBOOK).stat().st_size < 2 ** 20 and (folder / "mine.ipynb").exists()
+
+
 def test_a_failure_of_the_intake_is_that_students_stand_in_only(course, monkeypatch):
     """A bug of the grader's own (made here: no notebook can cause one) costs one student a stand-in that
     says it is the grader's failure; the rest of the class is prepared."""
@@ -308,6 +319,8 @@ def test_fuzz_a_class_through_parallel_autograde(tmp_path_factory, no_data, clas
     nbgrader = nbgrader_course.cell_scores(course)
     students = {p.parent.name for p in as_submitted.glob("*/lab2a")}
     assert set(nbgrader) == students
+    nbgrader_course.nbgrader(course, "generate_feedback", "lab2a")   # nbconvert reads what nbgrader kept
+    assert {p.parent.parent.name for p in (course / "feedback").glob("*/lab2a/lab2a.html")} == students
 
     run_lab2a("grade", as_submitted, "--csv", root / "isolated.csv")
     with open(root / "isolated.csv") as f:

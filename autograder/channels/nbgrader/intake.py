@@ -43,7 +43,7 @@ import nbformat
 from lab2a.autograder.channels.nbgrader import records
 from lab2a.autograder.grading.layout import grade_id, is_written_answer, reattach_metadata, restore_deleted_cells
 from lab2a.autograder.grading.report import printable_data
-from lab2a.autograder.grading.submission import NOTEBOOK, Choice, choose, load, quoted  # noqa: F401 (intake.NOTEBOOK)
+from lab2a.autograder.grading.submission import MAX_BYTES, NOTEBOOK, Choice, choose, load, quoted  # noqa: F401 (intake.NOTEBOOK)
 
 KEPT_SUFFIX = ".unreadable"             # the student's file, when a stand-in takes its place
 AS_SUBMITTED_SUFFIX = ".as-submitted"    # the student's file, when deleted cells were put back
@@ -195,6 +195,8 @@ def _prepare(folder: Path, release: Path, course: Path, assignment: str, student
             expected.replace(folder / kept)
         if choice.path is None:
             return _stand_in(course, assignment, student, expected, release, choice.problem, kept)
+        if choice.path.stat().st_size > MAX_BYTES:   # not copied: load() says how large, without reading it
+            return _stand_in(course, assignment, student, expected, release, load(choice.path)[1], kept)
         shutil.copyfile(choice.path, expected)
         done.append(choice.note + (f" (the link is kept as {kept})" if kept else ""))
     earlier = records.stand_in(course, assignment, student, expected)

@@ -151,6 +151,10 @@ def _set_type(cell, kind: str) -> None:
     else:
         cell.pop("outputs", None)
         cell.pop("execution_count", None)
+    try:   # metadata one type allows may be refused in the other (a text cell's "collapsed": null)
+        nbformat.validate(nbformat.v4.new_notebook(cells=[cell]))
+    except Exception:  # noqa: BLE001 (nbformat's ValidationError)
+        cell.metadata = nbformat.from_dict({"nbgrader": cell.metadata["nbgrader"]})
 
 
 def _free(folder: Path, name: str) -> str:

@@ -188,7 +188,7 @@ def _autograde(args) -> int:
     print(f"lab2a autograde: {len(prepared)} submissions, {len(changed)} needed care before nbgrader could grade them")
     for p in changed:
         what = {"stand-in": "graded 0, with the reason in its feedback", "renamed": "renamed notebook taken",
-                "repaired": "repaired"}[p.action]
+                "repaired": "repaired", "failed": "not prepared"}[p.action]
         print(f"  {p.student}: {what}: {p.message}")
     for student in ungraded:
         print(f"  {student}: nbgrader left no graded notebook (its log above says why); "

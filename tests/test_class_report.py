@@ -11,7 +11,6 @@ import pytest
 from lab2a.autograder.channels import samples
 from lab2a.autograder.channels.class_report.load import BadInput, load
 from lab2a.autograder.channels.nbgrader.autograde import METADATA, fill
-from lab2a.autograder.channels.nbgrader.intake import MARK
 from lab2a.autograder.grading.grade import unreadable
 from lab2a.autograder.grading.report import SCHEMA_VERSION
 from lab2a.autograder.judge.causes import cause_of
@@ -153,7 +152,7 @@ def _course(tmp_path, found, assignment="lab2a", lost=True):
             notebook = nbformat.v4.new_notebook()
             notebook.metadata[METADATA] = {"report": report}
             if student == "garbled":
-                notebook.metadata[MARK] = {"problem": "not valid JSON"}
+                notebook.metadata[METADATA]["stand_in"] = {"problem": "not valid JSON", "kept": None}
             path = course / "autograded" / student / assignment / "lab2a.ipynb"
             path.parent.mkdir(parents=True)
             nbformat.write(notebook, path)

@@ -71,7 +71,7 @@ def graded(tmp_path_factory, no_data):
     isolated = []
 
     def submit(course):
-        shutil.copytree(as_submitted, course / "submitted")
+        shutil.copytree(as_submitted, course / "submitted", symlinks=True)   # a link stays a link
         isolated.append(subprocess.Popen(   # the other channel, on the other core, meanwhile
             [sys.executable, "-m", "lab2a.cli", "grade", str(as_submitted), "--jobs", "1", "--timeout", str(TIMEOUT),
              "--csv", str(root / "isolated.csv"), "--json", str(root / "reports")],

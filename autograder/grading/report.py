@@ -45,11 +45,11 @@ def printable(text: str) -> str:
 
 
 def printable_data(value):
-    """A copy of JSON-like data (dicts, lists, strings) with every string printable()."""
+    """A copy of JSON-like data (dicts, lists, strings) with every string printable(), keys included."""
     if isinstance(value, str):
         return printable(value)
     if isinstance(value, dict):
-        return {k: printable_data(v) for k, v in value.items()}
+        return {printable(k) if isinstance(k, str) else k: printable_data(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [printable_data(v) for v in value]
     return value

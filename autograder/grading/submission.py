@@ -14,6 +14,14 @@ MAX_BYTES = 100 * 1024 * 1024
 NOTEBOOK = "lab2a.ipynb"
 
 
+def quoted(text: str, limit: int = 80) -> str:
+    """Text that comes from the student (a file name, a metadata value, a message quoting their file) as it
+    appears in the grader's words: in Python's quotes, with quotes, line breaks and other control or
+    invisible characters escaped, so it can't pass for the grader's own text; at most `limit` characters."""
+    text = str(text)
+    return repr(text[:limit]) + ("..." if len(text) > limit else "")
+
+
 @dataclass(frozen=True)
 class Choice:
     path: Path | None        # the notebook to grade, None when there is none to grade
@@ -23,18 +31,24 @@ class Choice:
 
 def choose(folder: Path) -> Choice:
     """The notebook to grade in a submission folder: lab2a.ipynb, else the only notebook there; none (and
-    why) when it holds several or none. Nothing is changed here."""
+    why) when it holds several or none. A symbolic link is never a notebook: it may lead anywhere (a file
+    of the grader's, a device), so it is not followed. Nothing is changed here."""
     expected = folder / NOTEBOOK
-    if expected.exists():
+    link = expected.is_symlink()
+    if expected.exists() and not link:
         return Choice(expected, None)
-    others = sorted(p for p in folder.glob("*.ipynb") if p.is_file())
+    others = sorted(p for p in folder.glob("*.ipynb") if p.is_file() and not p.is_symlink() and p != expected)
+    why = f"{NOTEBOOK} is a symbolic link, which the grader does not follow" if link else f"{NOTEBOOK} is missing"
     if len(others) == 1:
-        return Choice(others[0], None, f"{NOTEBOOK} is missing; the only notebook in the folder, "
-                                       f"'{others[0].name}', was graded in its place (was it renamed?)")
+        return Choice(others[0], None, f"{why}; the only notebook in the folder, {quoted(others[0].name)}, was "
+                                       f"graded in its place" + ("" if link else " (was it renamed?)"))
     if others:
-        names = ", ".join(f"'{p.name}'" for p in others)
-        return Choice(None, f"{NOTEBOOK} is missing and the folder holds several notebooks ({names}): the grader "
+        names = ", ".join(quoted(p.name) for p in others[:10]) + (f" and {len(others) - 10} more"
+                                                                  if len(others) > 10 else "")
+        return Choice(None, f"{why} and the folder holds several notebooks ({names}): the grader "
                             f"can't tell which one is the submission. Name the one to grade {NOTEBOOK}.")
+    if link:
+        return Choice(None, f"{why}, and the folder holds no other notebook: submit the notebook file itself")
     return Choice(None, f"no notebook was submitted: the submission folder holds no {NOTEBOOK} (nor any other "
                         f".ipynb file)")
 
@@ -93,6 +107,7 @@ def _upgraded(text: str, raw_notebook: dict):
             return nbformat.reads(text, as_version=4, capture_validation_error={})
     except Exception as error:  # noqa: BLE001 (nbformat's errors are of many kinds; a lenient read below)
         if not isinstance(raw_notebook.get("cells"), list):
-            return f"the file is not a notebook nbformat can read: {type(error).__name__}: {str(error)[:200]}"
+            return (f"the file is not a notebook nbformat can read: {type(error).__name__} (nbformat's message, "
+                    f"which quotes the file: {quoted(error, 200)})")
         notebook = raw_notebook
     return notebook

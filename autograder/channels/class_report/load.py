@@ -3,8 +3,9 @@
 A course folder (nbgrader's, with gradebook.db): the students with a submission of the assignment in the
 gradebook or a folder in submitted/; each one's grade of record from the gradebook, and the full report the
 grader wrote into the autograded notebook's metadata (channels/nbgrader/autograde.py: metadata "lab2a",
-"report"); a stand-in for an unreadable submission (channels/nbgrader/intake.py) is marked in that notebook
-too. A folder of `lab2a grade --json` results: one <student>.json each.
+"report"); a stand-in for an unreadable submission (channels/nbgrader/intake.py) is marked there too, by the
+grader ("stand_in", from the course's record of it, never from what the student's notebook says). A folder
+of `lab2a grade --json` results: one <student>.json each.
 
 What can't be summarised raises BadInput with one line saying what was found and what was expected.
 """
@@ -13,7 +14,6 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from lab2a.autograder.channels.nbgrader.intake import MARK
 from lab2a.autograder.checks.manifest import CHECKS
 from lab2a.autograder.grading.report import ASSIGNMENT, SCHEMA_VERSION
 
@@ -129,11 +129,14 @@ def _course_entry(course: Path, assignment: str, student: str, grade) -> Entry:
         metadata = json.loads(path.read_text(encoding="utf-8")).get("metadata", {})
     except (OSError, UnicodeDecodeError, ValueError) as error:
         return Entry(student, None, score, max_score, f"the autograded notebook can't be read ({type(error).__name__})")
-    report = metadata.get("lab2a", {}).get("report")
+    graded = metadata.get("lab2a") if isinstance(metadata, dict) else None
+    graded = graded if isinstance(graded, dict) else {}
+    report = graded.get("report")
     if report is None:
         return Entry(student, None, score, max_score, "graded without a full report (by an older lab2a): grade "
                                                       "again with `lab2a autograde --force`")
     report = _checked(report, str(path), assignment)
-    stand_in = metadata.get(MARK, {}).get("problem")
-    problem = f"stand-in graded: {stand_in}" if stand_in else _problem(report)
+    stand_in = graded.get("stand_in")
+    stand_in = stand_in.get("problem") if isinstance(stand_in, dict) else None
+    problem = f"stand-in graded: {stand_in}" if isinstance(stand_in, str) else _problem(report)
     return Entry(student, report, score, max_score, problem)

@@ -9,10 +9,17 @@ test cell's output is written from its check's result, in the form nbgrader's ow
   * no point: an error whose text is the message -> 0.
 So nbgrader's gradebook, feedback, formgrader and export hold exactly `lab2a grade`'s points per check.
 A solution cell whose statements failed while grading gets a note saying so, for the feedback.
+
+The notebook's metadata "lab2a" is the grader's: whatever the student wrote there (or under "lab2a_intake",
+where older versions marked stand-ins) is replaced. Whether the notebook is the intake's stand-in is read
+from the course's record (records.py), never from the notebook.
 """
 
 
+from pathlib import Path
+
 import nbformat
+from lab2a.autograder.channels.nbgrader import records
 from lab2a.autograder.checks.manifest import check
 from lab2a.autograder.grading.grade import grade_notebook
 from lab2a.autograder.grading.layout import TEST_CELLS, grade_id
@@ -23,6 +30,7 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Float
 
 METADATA = "lab2a"   # the notebook's metadata key for the grade: its summary (sandbox, score) and the full report
+OLD_MARK = "lab2a_intake"   # older versions' stand-in mark: in a notebook now, only ever the student's
 
 
 def outputs(test, review: list = ()) -> list:
@@ -39,8 +47,9 @@ def outputs(test, review: list = ()) -> list:
     return [nbformat.v4.new_output("error", ename="CheckFailed", evalue=printable(test.message), traceback=lines)]
 
 
-def fill(notebook, report: Report) -> None:
-    """Write the report into the notebook: each check's test cell, and notes on the cells that failed."""
+def fill(notebook, report: Report, stand_in: records.StandIn | None = None) -> None:
+    """Write the report into the notebook: each check's test cell, and notes on the cells that failed;
+    stand_in: the intake's record, when the notebook is the stand-in it wrote."""
     tests = {t.name: t for t in report.tests}
     notes = {c["name"]: c["message"] for c in report.cells if c["status"] != "ok"}
     count = 0
@@ -57,8 +66,11 @@ def fill(notebook, report: Report) -> None:
                                                    text=printable(f"While grading: {notes[grade_id(cell)]}\n"))]
     # the full report (grading/report.py, as `lab2a grade --json` writes it) stays with the TA: the autograded
     # notebook is not sent to students (feedback pages don't show notebook metadata); `lab2a report` reads it
+    notebook.metadata.pop(OLD_MARK, None)
     notebook.metadata[METADATA] = {"score": report.score, "max_score": report.max_score, "sandbox": report.sandbox,
-                                   "notes": [printable(note) for note in report.notes], "report": report.to_dict()}
+                                   "notes": [printable(note) for note in report.notes], "report": report.to_dict(),
+                                   "stand_in": None if stand_in is None else
+                                   {"problem": printable(stand_in.problem), "kept": stand_in.kept}}
 
 
 class GradeInSandbox(NbGraderPreprocessor):
@@ -71,13 +83,27 @@ class GradeInSandbox(NbGraderPreprocessor):
         student = resources.get("nbgrader", {}).get("student", "")
         limits = Limits(timeout=self.timeout, memory=int(self.memory_gib * 2 ** 30))
         report = grade_notebook(nb, f"{student}/{resources.get('unique_key', 'lab2a')}", limits=limits)
-        fill(nb, report)
+        fill(nb, report, self._stand_in(resources))
         if not report.confined:
             self.log.warning("the student's code was NOT fully confined while graded: %s",
                              "; ".join(f"{k}: {v}" for k, v in report.sandbox.items() if k != "confined"))
         self.log.info("%s: %s / %s (%s)", student, report.score, report.max_score,
                       ", ".join(f"{t.name} {t.score}/{t.max_score}" for t in report.tests if check(t.name).points))
         return nb, resources
+
+    def _stand_in(self, resources) -> records.StandIn | None:
+        """The intake's record of a stand-in, if the submitted notebook is (still) the one it wrote."""
+        from nbgrader.coursedir import CourseDirectory
+
+        where = resources.get("nbgrader", {})
+        if not all(isinstance(where.get(key), str) for key in ("student", "assignment", "notebook")):
+            return None
+        converter = getattr(self.parent, "parent", None)   # the exporter's converter: nbgrader's Autograde
+        directory = getattr(converter, "coursedir", None)
+        directory = directory if isinstance(directory, CourseDirectory) else CourseDirectory(parent=self)
+        submitted = Path(directory.format_path(directory.submitted_directory, where["student"], where["assignment"]))
+        return records.stand_in(Path(directory.root), where["assignment"], where["student"],
+                                submitted / f"{where['notebook']}.ipynb")
 
 
 class RestoreCellFlags(NbGraderPreprocessor):
@@ -98,7 +124,8 @@ class RestoreCellFlags(NbGraderPreprocessor):
             locked = {cell.name: cell.locked for cell in notebook.source_cells}
         for cell in nb.cells:
             marks = cell.metadata.get("nbgrader")
-            if marks is not None and not marks.get("grade_id"):
+            if marks is not None and not (isinstance(marks, dict) and isinstance(marks.get("grade_id"), str)
+                                          and marks["grade_id"]):
                 del cell.metadata["nbgrader"]
             elif marks is not None and marks["grade_id"] in locked:
                 gid = marks["grade_id"]

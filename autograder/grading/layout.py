@@ -495,6 +495,22 @@ def _separator_hint(text: str) -> str:
     return ""
 
 
+def _compiled_whole(text: str, depth: int = 0) -> str | None:
+    """The cell magic (time or prun) whose body IPython compiles as one piece, when the cell's code runs under
+    one: a statement that can't be compiled there (a __future__ import after other code) stops the whole body.
+    (%%capture runs its body as a cell of its own, statement by statement, as a plain cell runs.)"""
+    try:
+        magic = _cell_magic(TransformerManager().transform_cell(text))
+        inner = magic and _cell_magic(TransformerManager().transform_cell(magic[2]))
+    except Exception:  # noqa: BLE001 (ipython_source says what is wrong with the cell)
+        return None
+    if magic is None or magic[0] not in ("time", "prun", "capture") or depth > MAX_NESTED_MAGICS:
+        return None
+    if inner:
+        return _compiled_whole(magic[2], depth + 1)
+    return magic[0] if magic[0] != "capture" else None
+
+
 def _student_cell(position: int, gid: str | None, text: str, flags: int) -> StudentCell:
     try:
         source = ipython_source(text)
@@ -502,6 +518,14 @@ def _student_cell(position: int, gid: str | None, text: str, flags: int) -> Stud
         found, problem, source = [], f"{error}{_separator_hint(text)}", ""
     else:
         found, problem = statements(source, flags)
+        magic = _compiled_whole(text) if not problem else None
+        if magic:
+            try:
+                compile(source, "<cell>", "exec", flags, dont_inherit=True)
+            except (SyntaxError, ValueError, RecursionError, MemoryError) as error:
+                found, problem = [], (f"runs under %%{magic}, which compiles the cell's code as one piece, and that "
+                                      f"fails ({type(error).__name__}: {getattr(error, 'msg', error)}), so none of it "
+                                      f"runs in Jupyter either")
     task = next((task for _, (task, _, name) in SOLUTION_CELLS.items() if defines(text, name)), None)
     if gid in SOLUTION_CELLS:
         name, kind, task = gid, "solution", SOLUTION_CELLS[gid][0]

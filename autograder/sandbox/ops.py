@@ -8,6 +8,7 @@ compute the right numbers itself, which is writing the lab's code.
 """
 
 import numbers
+import weakref
 
 import numpy as np
 import torch
@@ -352,12 +353,15 @@ def train_run(namespace: dict, scenario: dict) -> dict:
 
 
 # The device check. Without a GPU a forgotten .to(device) changes nothing, so train runs under a torch
-# mode (_Moves) that notes the moves: x.to(device), x.cuda() (for "cuda"), x.cpu() (for "cpu") and a
-# tensor made with device=device (torch.tensor(x, device=device)) give a _Moved tensor, and what torch
-# computes from one is one too; the model and the loss note whether they receive one. A batch copied
-# without a device (torch.tensor(x), torch.as_tensor(x), a numpy round trip) is not moved. The moves are
-# only pretended (the data stays on the CPU), so train can be called with device "cuda" on any machine. If
-# the loop needs a real GPU for "cuda" anyway, the check runs again with device "cpu".
+# mode (_Moves) that notes which tensors are on the device: what x.to(device), x.cuda() (for "cuda"), x.cpu()
+# (for "cpu") or a factory with device=device returns, and what torch computes from them as a GPU would place
+# it (on the device when every input of more than one element is; a 0-dim tensor goes with the others). The
+# notes are a table of the tensors themselves, kept in the mode, not a type a tensor carries: a student's
+# code can't tag a batch as moved (an `as_subclass` of a moved tensor's type) without moving it. The model
+# and the loss look their inputs up. A batch copied without a device (torch.tensor(x), torch.as_tensor(x), a
+# numpy round trip) is not moved. The moves are only pretended (the data stays on the CPU), so train can be
+# called with device "cuda" on any machine. If the loop needs a real GPU for "cuda" anyway, the check runs
+# again with device "cpu".
 
 def _target(func, args, kwargs) -> str | None:
     """The device type a .to(...)/.cuda()/.cpu() call asks for, or None (e.g. .to(torch.float64))."""
@@ -372,24 +376,30 @@ def _target(func, args, kwargs) -> str | None:
         return None
 
 
-class _Moved(torch.Tensor):
-    """A tensor moved to train's device (its data left on the CPU)."""
-
-
 class _Moves(TorchFunctionMode):
-    """While train runs: moves to `device_type` give _Moved tensors, without touching a GPU."""
+    """While train runs: which tensors are on `device_type` (pretended), without touching a GPU."""
 
     def __init__(self, device_type: str):
         super().__init__()
         self.device_type = device_type
+        self.on_device = {}   # id(tensor) -> a weak reference to it (checked: an id may be reused)
+
+    def moved(self, tensor) -> bool:
+        reference = self.on_device.get(id(tensor))
+        return reference is not None and reference() is tensor
+
+    def _note(self, result) -> None:
+        for tensor in _tensors(result):
+            self.on_device[id(tensor)] = weakref.ref(tensor)
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
         if func in _MOVES and args and isinstance(args[0], torch.Tensor) and \
                 _target(func, args, kwargs) == self.device_type:
             dtype = kwargs.get("dtype") or next((a for a in args[1:] if isinstance(a, torch.dtype)), None)
-            moved = args[0] if dtype is None else args[0].to(dtype)
-            return moved.as_subclass(_Moved)
+            moved = args[0].view_as(args[0]) if dtype is None else args[0].to(dtype)   # (a tensor of its own)
+            self._note(moved)
+            return moved
         device = kwargs.get("device")
         if device is not None and func not in _MOVES:
             try:
@@ -398,22 +408,24 @@ class _Moves(TorchFunctionMode):
                 made_here = False
             if made_here:  # a factory with device=device: made on the device
                 result = func(*args, **{k: v for k, v in kwargs.items() if k != "device"})
-                return result.as_subclass(_Moved) if isinstance(result, torch.Tensor) else result
-        return func(*args, **kwargs)
-
-
-def _plain(t):
-    return t.as_subclass(torch.Tensor) if isinstance(t, torch.Tensor) else t
+                self._note(result)
+                return result
+        result = func(*args, **kwargs)
+        inputs = list(_tensors((args, kwargs)))
+        larger = [t for t in inputs if t.dim() > 0]
+        if (all(map(self.moved, larger)) if larger else any(map(self.moved, inputs))) and inputs:
+            self._note(result)
+        return result
 
 
 class _NotingModel(nn.Module):
     """One learnable gain; notes whether each input was moved to the device. Stays on the CPU when train
     moves it (estimator.to(device) is fine, not needed)."""
 
-    def __init__(self):
+    def __init__(self, moves: _Moves):
         super().__init__()
         self.gain = nn.Parameter(torch.tensor(0.5))
-        self.unmoved = []
+        self.moves, self.unmoved = moves, []
 
     def to(self, *args, **kwargs):
         return self
@@ -421,27 +433,26 @@ class _NotingModel(nn.Module):
     cuda = cpu = to
 
     def forward(self, x):
-        moved = isinstance(x, _Moved)
-        self.unmoved.append(not moved)
-        out = self.gain * _plain(x)
-        return out.as_subclass(_Moved) if moved else out
+        self.unmoved.append(not self.moves.moved(x))
+        return self.gain * x   # (on the device, for the mode, when x is)
 
 
 class _NotingLoss(nn.Module):
     """MSE; notes whether an argument was not moved (the target, or an unmoved input passed through)."""
 
-    def __init__(self):
+    def __init__(self, moves: _Moves):
         super().__init__()
-        self.unmoved = []
+        self.moves, self.unmoved = moves, []
 
     def forward(self, a, b):
-        self.unmoved.append(not (isinstance(a, _Moved) and isinstance(b, _Moved)))
-        return nn.functional.mse_loss(_plain(a), _plain(b))
+        self.unmoved.append(not (self.moves.moved(a) and self.moves.moved(b)))
+        return nn.functional.mse_loss(a, b)
 
 
 def _device_run(train, s: Scenario, device: str) -> dict:
-    net, loss = _NotingModel(), _NotingLoss()
-    with _Moves(device):
+    moves = _Moves(device)
+    net, loss = _NotingModel(moves), _NotingLoss(moves)
+    with moves:
         student.call("train", train, net, loader(s), torch.optim.SGD(net.parameters(), lr=0.01),
                      loss, s.n_epochs, torch.device(device), detail=f"(with device={device!r})")
     return {"device": device, "inputs": net.unmoved[:1000], "targets": loss.unmoved[:1000]}

@@ -26,7 +26,9 @@ import argparse
 import ast
 import codeop
 import importlib.util
+import linecache
 import os
+import re
 import sys
 import traceback
 from inspect import CO_COROUTINE
@@ -110,10 +112,17 @@ def run_statement(node: ast.stmt, line: int, filename: str, namespace: dict, com
     return None
 
 
+_LINES = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
+
+
 def run_cell(cell: dict, namespace: dict, started) -> list[dict]:
     """Run the cell's statements that the grader chose (run request); started(j) before the j-th. The failures."""
     compiler = codeop.Compile()
     compiler.flags = cell["flags"] | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT  # (IPython's, with autoawait on)
+    # the cell's text where inspect finds it, as IPython keeps each cell's (torch.jit.script reads a function's
+    # source; so do inspect.getsource and tracebacks), split into lines as Python counts them
+    source = cell["source"]
+    linecache.cache[cell["filename"]] = (len(source), None, _LINES.findall(source), cell["filename"])
     unread = "is not in the cell"
     try:
         nodes = compile(cell["source"], cell["filename"], "exec", cell["flags"] | ast.PyCF_ONLY_AST, True).body

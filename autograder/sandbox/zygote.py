@@ -11,7 +11,7 @@ each request on its control socket, forks a worker:
   answer:  {"pid": pid} with a pidfd of the worker, so the grader can kill it without a race
 
 The worker starts in its folder, in a session of its own, in a pids cgroup of its own that lets it have at
-most `threads` + 1 tasks where this machine lets this process make one (tasks.py), as the request's
+most `threads` tasks where this machine lets this process make one (tasks.py), as the request's
 unprivileged user if the grader runs as root and names one (then it owns its folder), with every other
 descriptor of this process closed (this socket among them: a worker can't ask for more processes), then confines itself
 and serves the grader (worker.serve). When it ends, this process reaps it and writes how it ended
@@ -47,8 +47,9 @@ def _child(spec: dict, fds: list, control: socket.socket, pids) -> None:
         os.setsid()
         from lab2a.autograder.sandbox import shared
         shared.attach(region)  # mapped before anything else runs here; its descriptor closed
-        # one more than the grader's limit: the grader's poll sees the limit passed and says so
-        bounded = pids is not None and pids.enter(int(spec.get("threads", 64)) + 1)
+        # the grader's limit itself: a thread past it fails to start, in the statement that starts it (which
+        # the rest of the grade doesn't pay for); the grader's poll, its second line, never sees the limit passed
+        bounded = pids is not None and pids.enter(int(spec.get("threads", 64)))
         os.dup2(output, 1)
         os.dup2(output, 2)
         control.detach()  # closed below with the rest: a worker can't ask this server for processes
@@ -70,7 +71,7 @@ def _child(spec: dict, fds: list, control: socket.socket, pids) -> None:
         tempfile.tempdir = None
         from lab2a.autograder.sandbox.worker import serve
         serve(requests, results, spec["memory"], spec["max_message"], spec.get("protect", []),
-              tasks=("cgroup", int(spec.get("threads", 64)) + 1) if bounded else None)
+              tasks=("cgroup", int(spec.get("threads", 64))) if bounded else None)
     except BaseException:  # the grader reports exit 70; the cause goes where the worker's output goes
         import traceback
         traceback.print_exc()

@@ -7,6 +7,10 @@ from .. import implementations as I
 from ..submissions import Submission, _nb, points
 
 TRAIN, FILTER = I.TRAIN_ZERO_GRAD_FIRST, I.CORRECT_FILTERS["fft, ones"]
+TRAIN_TAGS_BATCHES = I.TRAIN_ZERO_GRAD_FIRST.replace(
+    "            x, y = x.to(device), y.to(device)\n",
+    "            kind = type(torch.empty(0).to(device))\n            x, y = x.as_subclass(kind), y.as_subclass(kind)\n")
+assert TRAIN_TAGS_BATCHES != I.TRAIN_ZERO_GRAD_FIRST
 
 
 def entries(escaped: Path, port: int, victim: Path) -> dict:
@@ -43,6 +47,9 @@ def entries(escaped: Path, port: int, victim: Path) -> dict:
                                                        _nb(I.TRAIN_TORCH_TENSOR, FILTER), points(train_device=0)),
         "batches_copied_with_as_tensor": Submission("train uses torch.as_tensor(x) in place of x.to(device)",
                                                     _nb(I.TRAIN_AS_TENSOR, FILTER), points(train_device=0)),
+        "batches_tagged_with_a_moved_tensors_type": Submission(
+            "train moves no batch but gives each the type a moved tensor has (the red team's: as_subclass)",
+            _nb(TRAIN_TAGS_BATCHES, FILTER), points(train_device=0)),
         "batches_through_numpy": Submission("train uses torch.from_numpy(np.asarray(x)) in place of x.to(device)",
                                             _nb(I.TRAIN_NUMPY_ROUND_TRIP, FILTER), points(train_device=0)),
     }

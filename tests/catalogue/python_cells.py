@@ -110,6 +110,33 @@ MAGICS_CELL = ("%load_ext autoreload\n%autoreload 2\n!pip install --quiet tqdm\n
                "elapsed = %time 1 + 1\nHELPER = 'kept'\n")
 
 
+# the red team's: a correct filter whose helper is compiled by TorchScript (which reads its source, as IPython
+# keeps each cell's), and a %%time cell with a __future__ import after other code (%%time compiles its body as
+# one piece: it fails in Jupyter, so nothing of it runs)
+JIT_SCRIPTED_FILTER = I.IMPORTS + """
+@torch.jit.script
+def causal(x, h):
+    n = x.shape[-1]
+    y = torch.zeros_like(x)
+    for k in range(h.shape[0]):
+        if k < n:
+            y[..., k:] += h[k] * x[..., :n - k]
+    return y
+
+
+class ConvolutionalFilter(nn.Module):
+    def __init__(self, taps):
+        super().__init__()
+        self.taps = taps
+        self.filter = nn.Parameter(torch.zeros(taps))
+
+    def forward(self, x):
+        return causal(x, self.filter.to(x.dtype))
+"""
+LATE_FUTURE_UNDER_TIME = "%%time\n" + I.IMPORTS + "\nfrom __future__ import annotations\n\n" + \
+    I.CORRECT_FILTERS["fft, ones"].removeprefix(I.IMPORTS)
+
+
 def entries(escaped: Path, port: int, victim: Path) -> dict:
     filter_reference, train_reference = _reference("convolutional_filter"), _reference("train")
     found = {
@@ -151,5 +178,12 @@ def entries(escaped: Path, port: int, victim: Path) -> dict:
             "the filter class under two decorators (one from typing, one of the student's), forward wrapped by "
             "functools.wraps, train under a logging decorator",
             S._nb(DECORATED_TRAIN, DECORATED_FILTER)),
+        "torchscript_helper": S.Submission(
+            "a correct forward calling a helper decorated with @torch.jit.script (TorchScript reads its source)",
+            S._nb(I.TRAIN_ZERO_GRAD_FIRST, JIT_SCRIPTED_FILTER)),
+        "late_future_import_under_time": S.Submission(
+            "%%time over a correct filter cell with `from __future__ import annotations` after its imports: "
+            "%%time compiles the body as one piece, which fails in Jupyter, so the class is never defined",
+            S._nb(I.TRAIN_ZERO_GRAD_FIRST, LATE_FUTURE_UNDER_TIME), S.points(filter="none")),
     })
     return found

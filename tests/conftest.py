@@ -16,6 +16,17 @@ def run_lab2a(*args, check=True, **kwargs) -> subprocess.CompletedProcess:
     return result
 
 
+# The longest pieces of work first (pytest-xdist hands tests out in this order): the catalogue's grading (one
+# worker, test_submissions.py's group), then the student kit's full run, so the other worker takes the rest
+# meanwhile and neither waits alone at the end.
+FIRST = ("tests/test_submissions.py", "tests/test_notebook.py::test_the_student_kit_alone")
+
+
+def pytest_collection_modifyitems(config, items):
+    items.sort(key=lambda item: next((i for i, start in enumerate(FIRST) if item.nodeid.startswith(start)),
+                                     len(FIRST)))
+
+
 @pytest.fixture(scope="module")
 def no_data(tmp_path_factory):
     """Grading needs no data set (the checks make their own inputs): for one test module, the lab's data

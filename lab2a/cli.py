@@ -385,7 +385,7 @@ def parser() -> argparse.ArgumentParser:
     bench.add_argument("--json", metavar="OUT", help="also write the figures as a flat JSON object")
     bench.add_argument("--repeats", type=int, default=3, help="runs per figure (default 3); medians are reported")
     bench.add_argument("--only", metavar="GROUPS", help="comma-separated: data, notebook, grading, autograde, class, "
-                                                        "filter, hostile (default: all)")
+                                                        "mixed, filter, hostile (default: all)")
     bench.set_defaults(run=_bench)
     return top
 

@@ -291,26 +291,26 @@ def _autograde(runs, folder, repeats, say):
             raise RuntimeError(f"autograde failed:\n{result.stderr[-3000:]}")
 
 
-def _class(runs, folder, repeats, say):
+def _serial_and_parallel(runs, graded, prefix: str, size: int, repeats: int) -> None:
+    """graded(folder, jobs) -> (seconds, export), with --jobs 1 and --jobs 2: the same export, and each time ÷ size."""
     for i in range(repeats):
-        serial, serial_export = class_autograde(folder / f"class{i}-1", jobs=1)
-        parallel, parallel_export = class_autograde(folder / f"class{i}-2", jobs=2)
+        serial, serial_export = graded(f"{i}-1", 1)
+        parallel, parallel_export = graded(f"{i}-2", 2)
         if parallel_export != serial_export:
-            raise RuntimeError("lab2a autograde --jobs 2 exported other grades than --jobs 1")
-        runs["class_autograde_seconds_per_submission_jobs1"].append(serial / CLASS_SIZE)
-        runs["class_autograde_seconds_per_submission_jobs2"].append(parallel / CLASS_SIZE)
-        runs["class_autograde_speedup_jobs2"].append(serial / parallel)
+            raise RuntimeError(f"lab2a autograde --jobs 2 exported other grades than --jobs 1 ({prefix})")
+        runs[f"{prefix}_seconds_per_submission_jobs1"].append(serial / size)
+        runs[f"{prefix}_seconds_per_submission_jobs2"].append(parallel / size)
+        runs[f"{prefix}_speedup_jobs2"].append(serial / parallel)
+
+
+def _class(runs, folder, repeats, say):
+    _serial_and_parallel(runs, lambda name, jobs: class_autograde(folder / f"class{name}", jobs), "class_autograde",
+                         CLASS_SIZE, repeats)
 
 
 def _mixed(runs, folder, repeats, say):
-    for i in range(repeats):
-        serial, serial_export = mixed_class_autograde(folder / f"mixed{i}-1", jobs=1)
-        parallel, parallel_export = mixed_class_autograde(folder / f"mixed{i}-2", jobs=2)
-        if parallel_export != serial_export:
-            raise RuntimeError("lab2a autograde --jobs 2 exported other grades than --jobs 1 on the mixed class")
-        runs["mixed_class_seconds_per_submission_jobs1"].append(serial / len(MIXED_CLASS))
-        runs["mixed_class_seconds_per_submission_jobs2"].append(parallel / len(MIXED_CLASS))
-        runs["mixed_class_speedup_jobs2"].append(serial / parallel)
+    _serial_and_parallel(runs, lambda name, jobs: mixed_class_autograde(folder / f"mixed{name}", jobs), "mixed_class",
+                         len(MIXED_CLASS), repeats)
 
 
 def _filter(runs, folder, repeats, say):

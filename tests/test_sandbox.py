@@ -235,6 +235,18 @@ def test_writing_too_much_stops_the_worker():
         assert "wrote more than 20 MiB" in ran.skipped[0]
 
 
+@needs_landlock
+def test_a_limit_passed_between_two_polls_is_blamed_on_the_step_that_passed_it():
+    """21 MiB written in one quick statement, right after another cell (the folder was looked at a moment
+    before): that statement is stopped, and the definition in the next cell runs (it once took the blame)."""
+    with Session(Limits(timeout=30, disk=20 << 20)) as session:
+        session.run_cell(_cell("READY = 1"))
+        ran = session.run_cell(_cell("BLOB = open('blob', 'wb').write(bytes(21 << 20))\nAFTER = 2"))
+        later = session.run_cell(_cell("def train():\n    return 3"))
+        assert "wrote more than 20 MiB" in ran.skipped.get(0, ""), ran.skipped
+        assert not later.skipped, later.skipped
+
+
 def test_an_operation_on_a_changed_sandbox_is_not_answered():
     with Session(Limits(timeout=10)) as session:
         session.run_cell(_cell("import lab2a.autograder.sandbox.student as s\ns.summary = lambda *a, **k: {}"))
@@ -517,7 +529,6 @@ def test_files_without_a_name_count_toward_the_disk_limit(how):
     """1 MiB files the folder no longer lists (unlinked, or made unnamed) still take disk: 30 of them pass 20 MiB."""
     with Session(Limits(timeout=30, disk=20 << 20)) as session:
         ran = session.run_cell(_cell(UNNAMED_FILES[how] + "\nimport time\nWAIT = time.sleep(1)"))
-        # the statement that keeps the files (KEPT) is among those skipped, stopped by the disk limit (the poll
-        # may see the files only while a later statement runs: that one is skipped too)
+        # the statement that keeps the files (KEPT) is the one skipped, stopped by the disk limit
         kept = next(i for i, s in enumerate(ran.statements) if s["line"] == UNNAMED_FILES[how].count("\n") + 1)
         assert "wrote more than 20 MiB" in ran.skipped.get(kept, ""), (ran.skipped, ran.failures)

@@ -335,7 +335,7 @@ class Worker:
         self.region.release_fd()  # the worker has its own mapping; this process keeps its own
         self.requests, self.results, self.status = requests_write, results_read, status_read
         os.set_blocking(self.requests, False)
-        self.watched = 0.0
+        self.watched = (-1e9, 0.0)  # (when the worker was last looked at, how long the look took)
         self.buffer = bytearray()
         self.stopped = False
         self.sandbox = None
@@ -391,10 +391,14 @@ class Worker:
             if message.get("id") != ident:
                 raise self._lost("protocol", "an answer to another request")
             if "statement" in message and len(message) == 2:
+                # a statement ended: a limit it passed is its own, not the next one's (looked at before the next
+                # is noted as running; a statement of a few milliseconds is looked at less often, see _watch)
+                self._watch(every=0)
                 if progress:
                     progress(message)
                 continue
-            self._watch()  # (a limit passed faster than polled)
+            # the step ended: a limit passed faster than polled is this step's, never a later one's
+            self._watch(force=True)
             return message
 
     def _next(self, deadline: float) -> dict:
@@ -425,20 +429,19 @@ class Worker:
                 raise self._lost("ended")
             self.buffer += chunk
 
-    def _watch(self, every: float = 0.1) -> None:
-        """While the worker runs: its folder and its threads within the limits, or it is stopped (looked at
-        no more often than `every` seconds: a folder can hold thousands of entries)."""
+    def _watch(self, every: float = 0.1, force: bool = False) -> None:
+        """While the worker runs: its folder and its threads within the limits, or it is stopped. Looked at
+        once `every` seconds have passed since the last look, and ten times as long as that look took (a
+        folder nested thousands deep must not take the CPU the student's code is timed on), or now if `force`d."""
         now = time.monotonic()
-        if now < self.watched:
+        if not force and now < self.watched[0] + max(every, 10 * self.watched[1]):
             return
         over = _over(self.folder, self.limits, self.pid)
         if over:
             raise self._lost(over)
         if _threads(self.pid) > self.limits.threads:
             raise self._lost("threads")
-        # the next look after `every` seconds, or ten times as long as this one took: a folder nested
-        # thousands deep must not take the CPU the student's code is timed on
-        self.watched = now + max(every, 10 * (time.monotonic() - now))
+        self.watched = (now, time.monotonic() - now)
 
     def _lost(self, kind: str, detail: str = "") -> StepFailed:
         """Stop the worker; the failure that says why, for the student."""

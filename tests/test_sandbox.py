@@ -254,6 +254,40 @@ def test_an_operation_on_a_changed_sandbox_is_not_answered():
         assert answer == {"id": answer["id"], "tampered": "lab2a.autograder.sandbox.student.summary"}
 
 
+LYING_DICT = """import gc
+from lab2a.autograder.sandbox.worker import Channel
+CHANNEL = next(o for o in gc.get_objects() if type(o) is Channel)
+SHOWN = dict(vars(CHANNEL))
+
+
+class Lying(dict):
+    def get(self, name, default=None):
+        return SHOWN.get(name, default)
+
+    def __getitem__(self, name):
+        return SHOWN[name]
+
+    def keys(self):
+        return SHOWN.keys()
+
+    def __iter__(self):
+        return iter(SHOWN)
+
+
+CHANNEL.__dict__ = Lying({**SHOWN, "max_bytes": SHOWN["max_bytes"] * 2})
+"""
+
+
+def test_an_attribute_dictionary_that_lies_about_what_it_holds_is_a_change():
+    """The worker's Channel given a dict subclass as __dict__ whose lookups show the old values while attribute
+    access reads the new ones: the integrity check reads what attribute access reads."""
+    with Session(Limits(timeout=10)) as session:
+        ran = session.run_cell(_cell(LYING_DICT))
+        assert not ran.failures and not ran.skipped, (ran.failures, ran.skipped)
+        answer = ask(session, "cuda_available")
+        assert "lies" in answer.get("tampered", ""), answer
+
+
 def test_the_grader_reads_the_input_and_the_taps_back_from_memory_it_shares_with_the_worker():
     """forward scales x in place, then makes the worker's own reading agree (its `before`, reached through the
     stack): the grader's reading of the shared memory still sees the change. The taps, doubled at each call, are

@@ -11,6 +11,8 @@ at all: they must be the right numbers.
 
 import builtins
 import gc
+import itertools
+import operator
 import os
 import signal
 import sys
@@ -23,9 +25,12 @@ from torch.utils._device import DeviceContext
 # every builtin but "_" (the interactive interpreter's last result): each stays the object it was
 BUILTINS = tuple(sorted(set(vars(builtins)) - {"_"}))
 
-# the operations whose answers describe a property the student's process reports (checks/manifest.py): after
-# them the dispatcher's kernels are compared too (the others answer with numbers the grader compares itself)
-PROPERTY_OPERATIONS = ("filter_attributes", "filter_meta", "train_device")
+# the operations whose answers describe a property the student's process reports and that a kernel could forge:
+# around them the dispatcher's kernels are compared too. filter_meta's answer comes from kernels (the meta
+# device's, through the student's forward); filter_attributes reads Python attributes and types, train_device
+# notes moves in a torch function mode, above the dispatcher: no kernel changes what they see. The other
+# operations answer with numbers the grader compares itself.
+PROPERTY_OPERATIONS = ("filter_meta",)
 REGISTERED = "a kernel registered with PyTorch's dispatcher (torch.library) that replaces one of PyTorch's"
 
 _KEYS = "\0keys"  # an entry holding a class's attribute names: one added (shadowing a C method) is a change
@@ -43,6 +48,9 @@ _TIMERS = (signal.ITIMER_REAL, signal.ITIMER_VIRTUAL, signal.ITIMER_PROF)
 _TORCH_FILES = os.path.dirname(torch.__file__) + os.sep
 _COLLECT = gc.collect
 _FUNCTION = types.FunctionType
+_IS, _CODE, _REPEAT, _MISSING = operator.is_, operator.attrgetter("__code__"), itertools.repeat, object()
+_DEFAULTS, _KWDEFAULTS = operator.attrgetter("__defaults__"), operator.attrgetter("__kwdefaults__")
+_DICT_GET, _DICT_KEYS = dict.get, dict.keys  # (an object's __dict__ may be set to a dict subclass that lies)
 
 
 def _entries(modules, libraries=(), objects=()):
@@ -171,9 +179,58 @@ def _interposed() -> str | None:
     return None
 
 
-def changed(taken: tuple, registrations: bool = True) -> str | None:
+def grouped(taken: tuple) -> tuple:
+    """The snapshot's entries as changed() compares them first, in loops that run in C (some 5,000 entries:
+    a Python loop over them takes milliseconds, and it runs twice per operation): per holder, its names and
+    their values; every function's code and defaults; the class and attribute names of the objects and classes
+    whose attributes may not be added. Plain tuples, made from `taken` alone."""
+    holders, functions, keys, classes = {}, [], [], []
+    for holder, name, identity in taken[:-1]:
+        if name == _KEYS:
+            keys.append((holder, identity[0]))
+        elif name == _TYPE:
+            classes.append((holder, identity[0]))
+        else:
+            names, values = holders.setdefault(id(holder), (holder, [], []))[1:]
+            names.append(name)
+            values.append(identity[0])
+            if len(identity) == 4:
+                functions.append(identity)
+    # a module's or a class's namespace can't be swapped for another: it is taken once; an object's can
+    # (obj.__dict__ = {...}): it is looked up at each comparison
+    groups = tuple((holder, True, tuple(names), tuple(values))
+                   if not isinstance(holder, (dict, types.ModuleType, type)) else
+                   (holder if isinstance(holder, dict) else vars(holder), False, tuple(names), tuple(values))
+                   for holder, names, values in holders.values())
+    functions = tuple(zip(*functions)) or ((), (), (), ())
+    return groups, functions, tuple(keys), tuple(classes)
+
+
+def _unchanged(fast: tuple) -> bool:
+    """Whether every entry of grouped() is as it was (without saying which is not)."""
+    groups, (functions, codes, defaults, kwdefaults), keys, classes = fast
+    for namespace, live, names, values in groups:
+        if live:  # what attribute lookup reads, whatever methods a dict subclass set as __dict__ has
+            current = map(_DICT_GET, _REPEAT(vars(namespace)), names, _REPEAT(_MISSING))
+        else:
+            current = map(namespace.get, names, _REPEAT(_MISSING))
+        if not all(map(_IS, current, values)):
+            return False
+    return (all(map(_IS, map(_CODE, functions), codes)) and all(map(_IS, map(_DEFAULTS, functions), defaults))
+            and all(map(_IS, map(_KWDEFAULTS, functions), kwdefaults))
+            and all(_names(holder) == names for holder, names in keys)
+            and all(type(holder) is kind for holder, kind in classes))
+
+
+def _names(holder) -> frozenset:
+    namespace = vars(holder)
+    return frozenset(_DICT_KEYS(namespace) if isinstance(namespace, dict) else namespace)
+
+
+def changed(taken: tuple, registrations: bool = True, fast: tuple | None = None) -> str | None:
     """The first entry of the snapshot that is not as it was, named; None when all are. registrations: also
-    compare the dispatcher's kernels (some 50 ms)."""
+    compare the dispatcher's kernels (some 70 ms). fast: grouped(taken), compared first (the entries are
+    looked at one by one only to name one that changed)."""
     interposed = _interposed()
     if interposed:
         return interposed
@@ -183,6 +240,8 @@ def changed(taken: tuple, registrations: bool = True) -> str | None:
         return "a signal handler or an interval timer (signal.signal, signal.setitimer, signal.alarm) set"
     if registrations and _registrations() != taken[-1][2][1]:
         return REGISTERED
+    if fast is not None and _unchanged(fast):
+        return None
     for holder, name, identity in taken[:-1]:
         if name == _TYPE:
             if type(holder) is not identity[0]:
@@ -204,4 +263,5 @@ def changed(taken: tuple, registrations: bool = True) -> str | None:
             owner = getattr(holder, "__name__", None) or ("a table" if isinstance(holder, dict) else
                                                           f"the worker's {type(holder).__name__}")
             return f"{owner}.{name}"
-    return None
+    # the comparison in C saw a change that a lookup through the objects' own methods doesn't show
+    return None if fast is None else "the worker's objects (an attribute dictionary replaced by one that lies)"

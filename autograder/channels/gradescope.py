@@ -151,4 +151,6 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from lab2a.quick_exit import quick_exit
+
+    quick_exit(main())

@@ -31,7 +31,7 @@ def environment(scratch: Path) -> dict:
 def nbgrader(course: Path, *args: str, check: bool = True, capture: bool = True) -> subprocess.CompletedProcess:
     """One nbgrader command, run from the course folder as a TA would (capture=False: its log on the terminal,
     line by line through this process's stderr, so `lab2a autograde` filters it as all it prints)."""
-    command = [sys.executable, "-m", "nbgrader", *args]
+    command = [sys.executable, "-m", "lab2a.autograder.channels.nbgrader.command", *args]   # nbgrader's own
     if capture:
         result = subprocess.run(command, cwd=course, capture_output=True, text=True,
                                 env=environment(course / ".scratch"))

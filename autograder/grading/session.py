@@ -241,14 +241,15 @@ class _ForkServer:
         line, _, self.buffer = self.buffer.partition(b"\n")
         return json.loads(line), fds
 
-    def spawn(self, folder: str, protect, fds: list) -> tuple[int, int | None]:
-        """A new worker in `folder`, given its four pipes and its shared memory; returns (pid, pidfd or None)."""
+    def spawn(self, folder: str, protect, fds: list, limits: Limits) -> tuple[int, int | None]:
+        """A new worker in `folder` with these limits, given its four pipes and its shared memory; returns (pid,
+        pidfd or None)."""
         with self.lock:
             if not self.ready:
                 self._line(self.limits.startup)
                 self.ready = True
-            spec = {"folder": folder, "memory": self.limits.memory, "max_message": self.limits.max_message,
-                    "protect": list(protect), "user": sandbox_user(), "threads": self.limits.threads}
+            spec = {"folder": folder, "memory": limits.memory, "max_message": limits.max_message,
+                    "protect": list(protect), "user": sandbox_user(), "threads": limits.threads}
             try:
                 socket.send_fds(self.control, [json.dumps(spec).encode()], fds)
                 answer, pidfds = self._line(self.limits.startup)
@@ -273,8 +274,8 @@ _servers_lock = threading.Lock()
 
 
 def fork_server(limits: Limits) -> _ForkServer:
-    """This process's fork server for these limits (one per memory limit and message size)."""
-    key = (limits.memory, limits.max_message, limits.startup)
+    """This process's fork server (the limits of each worker go with its request: one server serves all)."""
+    key = limits.startup
     with _servers_lock:
         server = _servers.get(key)
         if server is None or server.process.poll() is not None:
@@ -323,7 +324,7 @@ class Worker:
         status_read, status_write = os.pipe()
         theirs = [requests_read, results_write, out_write, status_write, self.region.fd]
         try:
-            self.pid, self.pidfd = fork_server(limits).spawn(self.folder, protect, theirs)
+            self.pid, self.pidfd = fork_server(limits).spawn(self.folder, protect, theirs, limits)
         except GraderError:
             for fd in theirs[:4] + [requests_write, results_read, out_read, status_read]:
                 os.close(fd)

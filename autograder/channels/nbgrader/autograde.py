@@ -21,7 +21,6 @@ from pathlib import Path
 import nbformat
 from lab2a.autograder.channels.nbgrader import records
 from lab2a.autograder.checks.manifest import check
-from lab2a.autograder.grading.grade import grade_notebook
 from lab2a.autograder.grading.layout import TEST_CELLS, grade_id
 from lab2a.autograder.grading.reaching import PROPERTY_CHECKS
 from lab2a.autograder.grading.report import REVIEW_TITLE, Report, check_lines, printable, review_lines
@@ -80,6 +79,10 @@ class GradeInSandbox(NbGraderPreprocessor):
     memory_gib = Float(Limits.memory / 2 ** 30, help="GiB of address space for the student's code").tag(config=True)
 
     def preprocess(self, nb, resources):
+        # (imported here: the course's nbgrader_config.py imports this module for every nbgrader command, and the
+        # grader loads torch, seconds that generate_assignment, generate_feedback or export have no use for)
+        from lab2a.autograder.grading.grade import grade_notebook
+
         student = resources.get("nbgrader", {}).get("student", "")
         limits = Limits(timeout=self.timeout, memory=int(self.memory_gib * 2 ** 30))
         report = grade_notebook(nb, f"{student}/{resources.get('unique_key', 'lab2a')}", limits=limits)

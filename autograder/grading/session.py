@@ -433,9 +433,15 @@ class Worker:
     def _watch(self, every: float = 0.1, force: bool = False) -> None:
         """While the worker runs: its folder and its threads within the limits, or it is stopped. Looked at
         once `every` seconds have passed since the last look, and ten times as long as that look took (a
-        folder nested thousands deep must not take the CPU the student's code is timed on), or now if `force`d."""
+        folder nested thousands deep must not take the CPU the student's code is timed on); if `force`d, now,
+        unless a look takes over 10 ms (then the ten-times rule still holds)."""
         now = time.monotonic()
-        if not force and now < self.watched[0] + max(every, 10 * self.watched[1]):
+        last, took = self.watched
+        if force:
+            due = now if took <= 0.01 else last + 10 * took
+        else:
+            due = last + max(every, 10 * took)
+        if now < due:
             return
         over = _over(self.folder, self.limits, self.pid)
         if over:

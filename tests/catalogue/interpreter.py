@@ -129,8 +129,9 @@ def entries(escaped: Path, port: int, victim: Path) -> dict:
         "torch_library_equal": Submission(
             "forward writes into its input; torch.equal's CPU kernel replaced through torch.library",
             _nb(I.TRAIN_ZERO_GRAD_FIRST, WRITES_INTO_INPUT, add_cells_after("convolutional_filter", LIBRARY_EQUAL)),
-            # the kernel is seen around the operations that report properties; the numbers stay the honest code's
-            points("none", filter_outputs=4, filter_impulse=2, hidden_filter=2)),
+            # the kernel is seen around filter_meta (the device part: the one answer a kernel could forge); the
+            # attributes (Python's) and the numbers stay the honest code's
+            points("none", filter_structure=1, filter_outputs=4, filter_impulse=2, hidden_filter=2)),
         "global_forward_hook": Submission(
             "a CPU-pinned forward; a global module forward hook answers the meta device",
             _nb(I.TRAIN_ZERO_GRAD_FIRST, PINNED_TO_CPU, add_cells_after("convolutional_filter", GLOBAL_HOOK)),

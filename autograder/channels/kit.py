@@ -23,7 +23,7 @@ from lab2a.torch_index import CPU_INDEX  # the one place it is written (setup.sh
 TA_ONLY = {"nbgrader", "samples.py", "batch.py", "class_report"}
 PRIVATE = "private"
 # of lab2a/: not demo.py or bench.py (the TA's tools, the solutions); torch_index.py is setup.sh's choice of torch
-COMMAND_FILES = ("__init__.py", "cli.py", "torch_index.py")
+COMMAND_FILES = ("__init__.py", "cli.py", "quick_exit.py", "torch_index.py")
 TORCH = "torch==2.13.0"  # the CPU wheel, from PyTorch's CPU index below
 TA_ONLY_DEPENDENCIES = ("nbgrader", "nbclient", "nbconvert")
 # For students: the notebook needs a Jupyter (VS Code's needs only ipykernel, in the requirements).

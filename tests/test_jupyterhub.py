@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -24,7 +25,7 @@ from lab2a.autograder.checks.manifest import ANSWERS, CHECKS
 
 from . import hub as hubs
 from .browser import ARGS, CHROMIUM
-from .conftest import ROOT, run_lab2a
+from .conftest import ROOT
 
 INSTRUCTOR, STUDENTS = "lab2a-ta", ("lab2a-ref", "lab2a-bug", "lab2a-none")
 WRITES = {"lab2a-ref": "perfect", "lab2a-bug": "wraps_around", "lab2a-none": None}   # samples.SAMPLES; None: nothing
@@ -49,20 +50,24 @@ def _missing() -> str | None:
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(_missing() is not None, reason=_missing() or "")]
 
 
-class Shots:
-    """Numbered screenshots of the steps, kept as the test's artefacts."""
+class Steps:
+    """Numbered screenshots of the steps (the window as the user sees it), and the seconds each step took,
+    kept as the test's artefacts."""
 
     def __init__(self, folder: Path):
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
-        self.folder, self.count = folder, 0
+        self.folder, self.count, self.seconds, self.since = folder, 0, {}, time.monotonic()
 
     def __call__(self, page, name: str) -> None:
         self.count += 1
-        page.screenshot(path=str(self.folder / f"{self.count:02d}-{name}.png"), full_page=True)
+        page.screenshot(path=str(self.folder / f"{self.count:02d}-{name}.png"))
+        self.seconds[f"{self.count:02d}-{name}"] = round(time.monotonic() - self.since, 1)
+        self.since = time.monotonic()
 
 
 def log_in(browser, hub, account):
+    """The user's login submitted; the hub starts their server (wait with started())."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     context.set_default_timeout(WAIT)
     page = context.new_page()
@@ -70,7 +75,11 @@ def log_in(browser, hub, account):
     page.fill("#username_input", account.name)
     page.fill("#password_input", account.password)
     page.click("#login_submit")
-    page.wait_for_url(re.compile(rf"/user/{account.name}/lab"), timeout=WAIT)   # the server started
+    return page
+
+
+def started(page, account):
+    page.wait_for_url(re.compile(rf"/user/{account.name}/lab"), timeout=WAIT)   # the hub sends them to their lab
     return page
 
 
@@ -160,23 +169,24 @@ def test_the_course_on_jupyterhub(hub_course, tmp_path):
     from playwright.sync_api import sync_playwright
 
     hub, instructor, students, course = hub_course
-    shots = Shots(hubs.ARTEFACTS / "screenshots")
+    shots = Steps(hubs.ARTEFACTS / "screenshots")
     validate_said, validate_seconds = {}, {}
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:
-            # the instructor generates and releases lab2a in Formgrader
+            # everyone logs in at once (the hub starts their servers side by side); the instructor generates
+            # and releases lab2a in Formgrader
             ta = log_in(browser, hub, instructor)
-            ta.goto(hub.user_url(instructor.name, "formgrader/manage_assignments"))
+            pages = {account.name: log_in(browser, hub, account) for account in students}
+            started(ta, instructor).goto(hub.user_url(instructor.name, "formgrader/manage_assignments"))
             formgrader_action(ta, assignment_row(ta), "assign")
             formgrader_action(ta, assignment_row(ta), "release")
             assignment_row(ta).locator("td.status", has_text="released").wait_for()
             shots(ta, "formgrader-released")
 
             # each student: fetch, write, Validate, Submit in the Assignments tab
-            pages = {}
             for account in students:
-                page = pages[account.name] = log_in(browser, hub, account)
+                page = started(pages[account.name], account)
                 open_assignments(page)
                 list_rows(page, "released", 1).first.locator(".item_status button").click()
                 list_rows(page, "fetched", 1)
@@ -185,11 +195,11 @@ def test_the_course_on_jupyterhub(hub_course, tmp_path):
                                 tmp_path)
                 page.locator("#fetched_assignments_list a.assignment-notebooks-link").click()
                 notebook_row = page.locator("#nbgrader-lab2a-lab2a.collapse.in .list_item").nth(1)
-                started = time.monotonic()
+                clicked = time.monotonic()
                 notebook_row.locator('.item_status button:text("Validate")').click()
                 dialog = page.locator(".nbgrader-SuccessDialog, .nbgrader-ErrorDialog")
                 dialog.wait_for(timeout=WAIT)
-                validate_seconds[account.name] = time.monotonic() - started
+                validate_seconds[account.name] = round(time.monotonic() - clicked, 1)
                 validate_said[account.name] = dialog.inner_text()
                 shots(page, f"validate-{account.name}")
                 dialog.locator("button.jp-Dialog-button").click()
@@ -202,6 +212,10 @@ def test_the_course_on_jupyterhub(hub_course, tmp_path):
             # answer, and generates and releases the feedback
             ta.goto(hub.user_url(instructor.name, "formgrader/manage_assignments"))
             formgrader_action(ta, assignment_row(ta), "collect")
+            # `lab2a grade` on the collected notebooks, meanwhile (compared with the gradebook at the end)
+            isolated_run = subprocess.Popen(
+                [sys.executable, "-m", "lab2a.cli", "grade", str(course / "submitted"), "--csv",
+                 str(tmp_path / "grades.csv")], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
             ta.reload()
             assignment_row(ta).locator("td.num-submissions", has_text=str(len(students))).wait_for()
             ta.goto(hub.user_url(instructor.name, "formgrader/manage_submissions/lab2a"))
@@ -214,6 +228,7 @@ def test_the_course_on_jupyterhub(hub_course, tmp_path):
             graded = students[0]
             ta.goto(hub.user_url(instructor.name, f"formgrader/manage_students/{graded.name}/lab2a"))
             ta.locator("#main-table a", has_text="lab2a").click()
+            ta.locator(f"input#{ANSWER}").scroll_into_view_if_needed()
             ta.locator(f"input#{ANSWER}").fill(str(TA_POINTS))
             ta.locator(f"textarea#{ANSWER}-comment").fill(TA_COMMENT)
             ta.locator(f"input#{ANSWER}").focus()   # (formgrader saves a field when it loses focus)
@@ -250,20 +265,13 @@ def test_the_course_on_jupyterhub(hub_course, tmp_path):
         finally:
             browser.close()
 
-    # Validate said what `lab2a check` says on the same notebooks, within seconds
-    for account in students:
-        said = " ".join(validate_said[account.name].split())
-        checks = check_results(course / "submitted" / account.name / "lab2a" / "lab2a.ipynb", tmp_path)
-        failing = [name for name, (score, max_score) in checks.items() if score < max_score]
-        if not failing:
-            assert "Success! Your notebook passes all the tests." in said, said
-        for name in failing:
-            assert f"✗ {name} " in said, (account.name, name, said)
-    assert "Success!" in validate_said["lab2a-ref"] and "Success!" not in validate_said["lab2a-bug"]
+    (hubs.ARTEFACTS / "steps-seconds.json").write_text(json.dumps(shots.seconds | {"validate": validate_seconds},
+                                                                   indent=1))
 
     # the gradebook's points per check are lab2a grade's on the same submitted notebooks
     nbgrader_scores = nbgrader_course.cell_scores(course)
-    run_lab2a("grade", course / "submitted", "--csv", tmp_path / "grades.csv")
+    said, _ = isolated_run.communicate(timeout=WAIT / 1000)
+    assert isolated_run.returncode == 0, said
     with open(tmp_path / "grades.csv") as f:
         isolated = {row["student"]: row for row in csv.DictReader(f)}
     assert set(nbgrader_scores) == set(STUDENTS)
@@ -273,13 +281,24 @@ def test_the_course_on_jupyterhub(hub_course, tmp_path):
     assert sum(nbgrader_scores["lab2a-ref"].values()) > sum(nbgrader_scores["lab2a-bug"].values()) > 0
     assert sum(nbgrader_scores["lab2a-none"].values()) == 0
 
+    # Validate named exactly the visible checks short of their points, as graded (and the written answers
+    # were answered, so the reference notebook passed)
+    for account in students:
+        said = " ".join(validate_said[account.name].split())
+        failing = {cell for cell, check in GRADED.items()
+                   if check.visible and nbgrader_scores[account.name][cell] < check.points}
+        assert failing or "Success! Your notebook passes all the tests." in said, (account.name, said)
+        for cell, check in GRADED.items():
+            assert (f"✗ {check.name} " in said) == (cell in failing), (account.name, check.name, said)
+    assert "Success!" in validate_said["lab2a-ref"] and "Success!" not in validate_said["lab2a-bug"]
+
     # the feedback shows each student their points per check, and the TA's comment to the one graded
     for account in students:
         shown = {cell: float(score) for cell, score in
                  re.findall(r"Grade cell: (\w+)\s+Score: ([\d.]+) /", feedback[account.name])}
         assert {cell: shown.get(cell) for cell in GRADED} == nbgrader_scores[account.name], account.name
     assert TA_COMMENT in feedback["lab2a-ref"] and TA_COMMENT not in feedback["lab2a-bug"]
-    (hubs.ARTEFACTS / "validate-seconds.json").write_text(json.dumps(validate_seconds, indent=1))
+    assert f"Score: {TA_POINTS} / 2.0" in feedback["lab2a-ref"]
 
 
 def manual_grade(course: Path, student: str):
@@ -290,9 +309,3 @@ def manual_grade(course: Path, student: str):
         grade = gradebook.find_grade(ANSWER, "lab2a", "lab2a", student)
         comment = gradebook.find_comment(ANSWER, "lab2a", "lab2a", student)
         return grade.manual_score, comment.manual_comment
-
-
-def check_results(notebook: Path, tmp_path: Path) -> dict:
-    out = tmp_path / f"check-{notebook.parent.parent.name}.json"
-    run_lab2a("check", notebook, "--json", out, check=False)
-    return {t["name"]: (t["score"], t["max_score"]) for t in json.loads(out.read_text())["tests"]}

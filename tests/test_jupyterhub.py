@@ -187,6 +187,8 @@ def test_the_course_on_jupyterhub(hub_course, tmp_path):
             # each student: fetch, write, Validate, Submit in the Assignments tab
             for account in students:
                 page = started(pages[account.name], account)
+                formgrader = page.request.get(hub.user_url(account.name, "formgrader"))
+                assert formgrader.status == 404, "students have no Formgrader"
                 open_assignments(page)
                 list_rows(page, "released", 1).first.locator(".item_status button").click()
                 list_rows(page, "fetched", 1)

@@ -1,9 +1,11 @@
 """The course on JupyterHub (deploy/jupyterhub/), driven in Chromium as its users drive it: an instructor and
 three students, system accounts made for the test. Formgrader generates and releases lab2a; each student
 fetches it in the Assignments tab, writes their cells (through the notebook server's contents API), presses
-Validate and Submit; Formgrader collects, autogrades (the sandboxed grader), takes a TA's points and comment
-on a written answer, and releases feedback, which the students fetch and read. Screenshots of every step are
-kept in test-artefacts/jupyterhub/. Needs root (system accounts), Chromium, and npm (the hub's proxy).
+Validate and Submit (one submits the untouched release first, then their work: the latest is graded);
+Formgrader collects, autogrades (the sandboxed grader), takes a TA's points and comment on a written answer,
+and releases feedback, which the students fetch and read. Screenshots of every step, the seconds each took
+and the hub's log are kept in test-artefacts/jupyterhub/. Needs root (system accounts), Chromium, and npm
+(the hub's proxy).
 """
 
 import csv
@@ -29,6 +31,7 @@ from .conftest import ROOT
 
 INSTRUCTOR, STUDENTS = "lab2a-ta", ("lab2a-ref", "lab2a-bug", "lab2a-none")
 WRITES = {"lab2a-ref": "perfect", "lab2a-bug": "wraps_around", "lab2a-none": None}   # samples.SAMPLES; None: nothing
+TWICE = "lab2a-bug"   # submits the release untouched first, then the work: the latest is collected and graded
 GRADED = {f"test_{c.name}": c for c in CHECKS if c.points > 0}
 ANSWER = "answer_filter"
 TA_POINTS, TA_COMMENT = 1.5, "Right about the low-pass shape; say which frequencies it keeps."
@@ -111,11 +114,16 @@ def open_assignments(page):
 
 def list_rows(page, name: str, count: int):
     rows = page.locator(f"#{name}_assignments_list > .list_item")
-    deadline = time.monotonic() + WAIT / 1000
-    while rows.count() != count:   # (playwright's expect polls the same way; this says which list)
-        assert time.monotonic() < deadline, f"{name} list: {rows.count()} rows, expected {count}"
-        page.wait_for_timeout(200)
+    wait_for_count(rows, count)
     return rows
+
+
+def submit(page):
+    page.locator('#fetched_assignments_list .item_status button:text("Submit")').first.click()
+
+
+def wait_for_count(locator, count: int) -> None:
+    hubs.wait_for(lambda: locator.count() == count, WAIT / 1000, f"{count} of {locator}")
 
 
 def contents(page, hub, account, path: str, notebook=None):
@@ -192,6 +200,10 @@ def test_the_course_on_jupyterhub(hub_course, tmp_path):
                 open_assignments(page)
                 list_rows(page, "released", 1).first.locator(".item_status button").click()
                 list_rows(page, "fetched", 1)
+                submissions = page.locator("#nbgrader-lab2a-lab2a-submissions > .list_item")   # a header, then one each
+                if account.name == TWICE:   # the notebook as fetched, submitted before any work: superseded below
+                    submit(page)
+                    wait_for_count(submissions, 2)
                 if WRITES[account.name]:
                     write_cells(page, hub, account, WRITES[account.name], course / "source/lab2a/lab2a.ipynb",
                                 tmp_path)
@@ -206,8 +218,9 @@ def test_the_course_on_jupyterhub(hub_course, tmp_path):
                 shots(page, f"validate-{account.name}")
                 dialog.locator("button.jp-Dialog-button").click()
                 dialog.wait_for(state="detached")
-                page.locator('#fetched_assignments_list .item_status button:text("Submit")').first.click()
+                submit(page)
                 list_rows(page, "submitted", 1)
+                wait_for_count(submissions, 3 if account.name == TWICE else 2)
                 shots(page, f"submitted-{account.name}")
 
             # the instructor collects and autogrades (the button: the sandboxed grader), grades one written
@@ -230,6 +243,10 @@ def test_the_course_on_jupyterhub(hub_course, tmp_path):
             graded = students[0]
             ta.goto(hub.user_url(instructor.name, f"formgrader/manage_students/{graded.name}/lab2a"))
             ta.locator("#main-table a", has_text="lab2a").click()
+            # (formgrader's page fills its fields when its grades and comments have loaded: typing before would
+            # be overwritten)
+            ta.wait_for_function("() => window.formgrader && formgrader.grades && formgrader.grades.loaded"
+                                 " && formgrader.comments && formgrader.comments.loaded")
             ta.locator(f"input#{ANSWER}").scroll_into_view_if_needed()
             ta.locator(f"input#{ANSWER}").fill(str(TA_POINTS))
             ta.locator(f"textarea#{ANSWER}-comment").fill(TA_COMMENT)
@@ -280,7 +297,7 @@ def test_the_course_on_jupyterhub(hub_course, tmp_path):
     for student, cells in nbgrader_scores.items():
         for cell, check in GRADED.items():
             assert float(isolated[student][check.name]) == cells[cell], (student, check.name)
-    assert sum(nbgrader_scores["lab2a-ref"].values()) > sum(nbgrader_scores["lab2a-bug"].values()) > 0
+    assert sum(nbgrader_scores["lab2a-ref"].values()) > sum(nbgrader_scores["lab2a-bug"].values()) > 0   # (TWICE)
     assert sum(nbgrader_scores["lab2a-none"].values()) == 0
 
     # Validate named exactly the visible checks short of their points, as graded (and the written answers

@@ -18,7 +18,6 @@ import textwrap
 
 import nbformat
 from lab2a.autograder.channels.nbgrader.autograde import fill
-from lab2a.autograder.grading.grade import grade_notebook
 from lab2a.autograder.grading.session import Limits, start_early
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Float
@@ -31,6 +30,9 @@ class CheckInSandbox(NbGraderPreprocessor):
     memory_gib = Float(Limits.memory / 2 ** 30, help="GiB of address space for the student's code").tag(config=True)
 
     def preprocess(self, nb, resources):
+        # (the grader, torch with it, is imported when a notebook is validated, not when the config is read)
+        from lab2a.autograder.grading.grade import grade_notebook
+
         limits = Limits(timeout=self.timeout, memory=int(self.memory_gib * 2 ** 30))
         report = grade_notebook(nb, "validate", hidden=False, limits=limits)
         fill(nb, report)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Create .venv (if missing) and install this project into it, with the test tools.
+# Create .venv (if missing) and install this project into it, with the test tools and JupyterHub.
 # Sourced by demo.sh and test.sh; safe to run again (pip skips what is installed).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
@@ -11,4 +11,4 @@ fi
 # one can't be reached within 4 s; on macOS or with an NVIDIA GPU, pip's configured index (PyPI).
 torch_index=$(.venv/bin/python lab2a/torch_index.py)
 # shellcheck disable=SC2086  # empty, or "--extra-index-url URL": two words
-.venv/bin/python -m pip install --quiet --disable-pip-version-check $torch_index -e ".[test]"
+.venv/bin/python -m pip install --quiet --disable-pip-version-check $torch_index -e ".[test,hub]"

@@ -18,6 +18,7 @@ import torch
 
 from lab2a.autograder.channels import samples
 from lab2a.autograder.channels.nbgrader import course as nbgrader_course
+from lab2a.autograder.checks.manifest import ANSWERS
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 SOURCE = REPOSITORY / "source" / "lab2a" / "lab2a.ipynb"
@@ -42,6 +43,8 @@ BOUNDS = {
     "notebook_seconds": (180, "the source notebook top to bottom, default data"),
     "grade_seconds": (8, "lab2a grade, one perfect submission (a fresh process: sandbox start included)"),
     "autograde_seconds": (15, "lab2a autograde (nbgrader autograde), one perfect submission"),
+    "validate_seconds": (10, "nbgrader validate (the Assignments tab's Validate runs the same), one perfect "
+                             "submission: the visible checks, sandboxed (a fresh process: sandbox start included)"),
     "filter_vs_fft": (2.0, "reference filter forward+backward / FFT convolution's (B=16, N=32000, K=81)"),
     "learned_over_optimal_mse": (1.05, "notebook recipe's test MSE / least-squares 81-tap filter's"),
     "batch_grade_seconds_per_submission": (10, "lab2a grade FOLDER of 8 submissions, divided by 8"),
@@ -289,6 +292,17 @@ def _autograde(runs, folder, repeats, say):
         runs["autograde_seconds"].append(time.perf_counter() - started)
         if result.returncode or ungraded:
             raise RuntimeError(f"autograde failed:\n{result.stderr[-3000:]}")
+    answered = samples.build(RELEASE, SOURCE, "perfect")
+    for cell in answered.cells:
+        if samples.grade_id(cell) in {answer.name for answer in ANSWERS}:
+            cell.source = "An answer."   # (an unanswered question fails Validate, as nbgrader decides)
+    nbformat.write(answered, folder / "validate.ipynb")
+    for _ in range(repeats):
+        started = time.perf_counter()
+        said = nbgrader_course.nbgrader(course, "validate", str(folder / "validate.ipynb")).stdout
+        runs["validate_seconds"].append(time.perf_counter() - started)
+        if not said.startswith("Success!"):
+            raise RuntimeError(f"nbgrader validate failed the reference notebook:\n{said[-3000:]}")
 
 
 def _serial_and_parallel(runs, graded, prefix: str, size: int, repeats: int) -> None:

@@ -17,9 +17,10 @@ def run_lab2a(*args, check=True, **kwargs) -> subprocess.CompletedProcess:
 
 
 # The longest pieces of work first (pytest-xdist hands tests out in this order): the catalogue's grading (one
-# worker, test_submissions.py's group), then the student kit's full run, so the other worker takes the rest
-# meanwhile and neither waits alone at the end.
-FIRST = ("tests/test_submissions.py", "tests/test_notebook.py::test_the_student_kit_alone")
+# worker, test_submissions.py's group), then the student kit's full run and the course on JupyterHub (about
+# 3 minutes each), so the other worker takes the rest meanwhile and neither waits alone at the end.
+FIRST = ("tests/test_submissions.py", "tests/test_notebook.py::test_the_student_kit_alone",
+         "tests/test_jupyterhub.py")
 
 
 def pytest_collection_modifyitems(config, items):

@@ -331,3 +331,18 @@ def test_grades_that_cannot_be_merged_are_kept_and_named(tmp_path, no_data, monk
             graded |= {row[0] for row in connection.execute("SELECT student_id FROM submitted_assignment")}
         connection.close()
     assert graded == {"ada", "bob"}
+
+
+def test_feedback_messages_wrap_within_their_blocks(course):
+    """At 1280 px wide, no line of a check's message runs past the right edge of its output block (the end of
+    a message says what went wrong); without the feedback's wrapping style some would."""
+    from .browser import opened
+
+    course, _ = course
+    with opened(course / "feedback" / "wraps_around" / "lab2a" / "lab2a.html", width=1280) as (page, _):
+        blocks = "div.output_area pre"
+        widths = page.eval_on_selector_all(blocks, "all => all.map(e => [e.scrollWidth, e.clientWidth])")
+        assert widths and all(scroll <= client for scroll, client in widths), widths
+        page.add_style_tag(content=f"{blocks} {{ white-space: pre !important; }}")
+        unwrapped = page.eval_on_selector_all(blocks, "all => all.map(e => [e.scrollWidth, e.clientWidth])")
+        assert any(scroll > client for scroll, client in unwrapped), "no message long enough to test the wrapping"

@@ -19,3 +19,21 @@ class KeepStudentMarkersOut(NbGraderPreprocessor):  # (enabled by default, unlik
             for marker in MARKERS:
                 cell.source = cell.source.replace(marker, marker.replace(" ", "\u00a0", 1))
         return cell, resources
+
+
+# The checks' messages are long lines in preformatted output blocks; at a normal window width the end of a
+# line (the part that says what went wrong) ran off the block's right edge. They wrap within it instead.
+WRAPPED_OUTPUT = """
+div.output_area pre, div.output_subarea pre, div.output_text pre {
+  white-space: pre-wrap;
+  overflow-wrap: anywhere;
+}
+"""
+
+
+class WrapLongLines(NbGraderPreprocessor):
+    """After nbconvert's CSSHTMLHeaderPreprocessor: the feedback page's style wraps output lines."""
+
+    def preprocess(self, nb, resources):
+        resources.setdefault("inlining", {}).setdefault("css", []).append(WRAPPED_OUTPUT)
+        return nb, resources

@@ -307,6 +307,11 @@ def run_pytest(folder: Path, notebook) -> dict:
     return {"exit": result.returncode, "stdout": result.stdout, "cases": cases}
 
 
+def torch_cuda() -> bool:
+    import torch
+    return torch.cuda.is_available()
+
+
 @cache
 def sample(name: str):
     return samples.build(RELEASE, SOURCE, name)
@@ -315,9 +320,13 @@ def sample(name: str):
 def reference(tmp_path, name) -> tuple[dict, dict]:
     """What `lab2a grade` and `lab2a check` give a sample (the same grader, here in this process): points
     per check."""
+    return tuple({t.name: (t.score, t.max_score) for t in tests} for tests in reference_tests(tmp_path, name))
+
+
+def reference_tests(tmp_path, name) -> tuple[list, list]:
+    """The checks' results `lab2a grade` and `lab2a check` give a sample."""
     nbformat.write(sample(name), tmp_path / f"{name}.ipynb")
-    return tuple({t.name: (t.score, t.max_score) for t in grade(tmp_path / f"{name}.ipynb", hidden=hidden).tests}
-                 for hidden in (True, False))
+    return tuple(grade(tmp_path / f"{name}.ipynb", hidden=hidden).tests for hidden in (True, False))
 
 
 @pytest.mark.parametrize("name", ["perfect", "blank", "wraps_around"])
@@ -335,22 +344,53 @@ def test_every_channel_gives_the_same_points_per_check(exports, student_venv, tm
     assert [command for command, _, _ in github["commands"]].count("notice") == 1
     assert github["exit"] == (0 if not failing else 1)   # the job's status: every visible check passed
 
+    # a check that could not run here (the GPU's, 0 points, without a GPU) reads as skipped, never as passed:
+    # the formats without a "skipped" (Classroom 50's result.json, Gradescope's tests) leave it out, and their
+    # texts say it was skipped; the job summary and the release's table say so in its row
+    every_tests, visible_tests = reference_tests(tmp_path, name)
+    skipped = {t.name for t in every_tests if t.status == "skipped"}
+    passed = {t.name for t in every_tests if t.status == "pass"}
+    if not torch_cuda():
+        assert "filter_cuda" in skipped
+    for check in skipped & set(visible):
+        assert f"| `{check}` | filter | 0 / 0 | ➖ skipped |" in github["summary"]
+
     c50 = run_classroom50(exports, student_venv, tmp_path / "classroom50", {"lab2a.ipynb": sample(name)})
     assert c50["exit"] == 0, c50["stderr"]
-    assert {t["test-name"].split()[0]: (t["score"], t["max-score"]) for t in c50["result"]["tests"]} == visible
+    assert {t["test-name"].split()[0]: (t["score"], t["max-score"]) for t in c50["result"]["tests"]} == {
+        check: points for check, points in visible.items() if check not in skipped}
+    assert {t["test-name"].split()[0] for t in c50["result"]["tests"] if t["passed"]} == passed & set(visible)
     assert c50["result"]["score"] == sum(s for s, _ in visible.values())
     assert all(f"| `{check}` |" in c50["body"] for check in visible)
+    for check in skipped & set(visible):
+        assert f"| `{check}` | filter | 0 / 0 | ➖ skipped |" in c50["body"]
 
     gradescope = run_gradescope(exports, student_venv, tmp_path / "autograder", {"lab2a.ipynb": sample(name)})
     tests = gradescope["result"]["tests"]
-    assert {t["name"].split()[0]: (t["score"], t["max_score"]) for t in tests} == every
+    assert {t["name"].split()[0]: (t["score"], t["max_score"]) for t in tests} == {
+        check: points for check, points in every.items() if check not in skipped}
     assert {t["name"].split()[0]: t["visibility"] for t in tests} == {
-        c.name: "visible" if c.visible else "after_published" for c in CHECKS}
+        c.name: "visible" if c.visible else "after_published" for c in CHECKS if c.name not in skipped}
+    assert {t["name"].split()[0] for t in tests if t["status"] == "passed"} == passed
+    for check in skipped:
+        assert f"- ➖ `{check}` (filter, 0 points): skipped." in gradescope["result"]["output"]
+    for test in every_tests:   # each message once: a check's own, or (of several parts) a line per part
+        if test.name in skipped:
+            continue
+        (output,) = [t["output"] for t in tests if t["name"].startswith(f"{test.name} ")]
+        if len(test.parts) == 1:
+            assert output == markdown.escape(test.message) + "\n"
+        else:
+            assert markdown.escape(test.message) not in output
+            assert output.splitlines() == [line for line in output.splitlines() if line.startswith("- ")]
+            assert len(output.splitlines()) == len(test.parts)
+            assert all(markdown.escape(part["message"]) in output for part in test.parts)
     if os.geteuid() == 0:   # run as root (as Gradescope does), the student's code ran as the account it was given
         assert "the student's code ran as nobody (uid 65534)" in gradescope["stdout"], gradescope["stdout"]
 
     pytest_run = run_pytest(tmp_path / "pytest", sample(name))
     checks = {case: c for case, c in pytest_run["cases"].items() if "written" not in c}
+    assert f"collected {len(pytest_run['cases'])} items" in pytest_run["stdout"]   # the items it then runs
     assert {case: (c["points"], c["max"]) for case, c in checks.items()} == visible
     assert {case for case, c in checks.items() if c["failed"]} == {c.name for c in failing}
 

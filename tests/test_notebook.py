@@ -2,6 +2,8 @@
 
 import copy
 import json
+import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -289,8 +291,12 @@ def test_the_student_kit_alone_installs_builds_the_data_runs_the_notebook_and_ch
         return result
 
     installed = timed("setup.sh", ["./setup.sh"], timeout=1200)
-    (torch_line,) = [line for line in installed.stderr.splitlines() if line.startswith("setup.sh: ")
-                     and "torch" in line]   # one line says where torch came from
+    # one line says where torch came from, one which build was installed (a mirror may serve the CPU one)
+    torch_line, build_line = [line for line in installed.stderr.splitlines() if line.startswith("setup.sh: ")
+                              and "torch" in line]
+    assert build_line.startswith("setup.sh: torch 2.") and build_line.endswith(("the CPU build", "build"))
+    if "+cpu" in build_line:
+        assert build_line.endswith("installed: the CPU build") and "CUDA" not in torch_line + build_line
     python = str(kit / ".venv" / "bin" / "python")
     where = timed("imports", [python, "-c", "import importlib.util as u, lab2a, torch; print(lab2a.__file__, "
                               "u.find_spec('solutions'), u.find_spec('nbgrader'), u.find_spec('jupyterlab').name)"])
@@ -333,4 +339,9 @@ def test_the_student_kit_alone_installs_builds_the_data_runs_the_notebook_and_ch
     nbformat.write(notebook, kit / "lab2a.ipynb")
     checked = timed("lab2a check", [python, "-m", "lab2a.cli", "check", "lab2a.ipynb"], timeout=600)
     assert "18 / 18" in checked.stdout, checked.stdout
+    # the README's pytest command, as written there, with the pytest setup.sh installed
+    (command,) = re.findall(r"`(python -m pytest [^`]+)`", (kit / "README.md").read_text())
+    items = len(CHECKS) - sum(not c.visible for c in CHECKS) + len(ANSWERS)
+    ran = timed("pytest plugin", [python, *shlex.split(command)[1:], "-p", "no:cacheprovider"], timeout=600)
+    assert f"collected {items} items" in ran.stdout and "Lab 2A: 18 / 18 points" in ran.stdout, ran.stdout
     print(torch_line, "|", ", ".join(f"{what} {seconds:.0f} s" for what, seconds in times.items()))

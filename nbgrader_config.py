@@ -6,7 +6,7 @@ gradebook.db. Grading needs no data set: the checks make their own inputs.
 """
 
 from lab2a.autograder.channels.nbgrader.autograde import GradeInSandbox, RestoreCellFlags
-from lab2a.autograder.channels.nbgrader.feedback import KeepStudentMarkersOut
+from lab2a.autograder.channels.nbgrader.feedback import KeepStudentMarkersOut, RenderFormulas
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 from nbgrader.converters import Autograde
 from nbgrader.preprocessors import ClearHiddenTests, DeduplicateIds, Execute, GetGrades
@@ -42,6 +42,8 @@ c.Autograde.sanitize_preprocessors = [
     step for default in Autograde.class_traits()["sanitize_preprocessors"].default()
     for step in ((default, RestoreCellFlags) if default is DeduplicateIds else (default,))]
 
-# Feedback that reaches students must not contain the hidden tests (nbgrader's default keeps them), and
-# a student's cell quoting nbgrader's hidden-test marker must not stop their feedback.
-c.GenerateFeedback.preprocessors = [GetGrades, KeepStudentMarkersOut, ClearHiddenTests, CSSHTMLHeaderPreprocessor]
+# Feedback that reaches students must not contain the hidden tests (nbgrader's default keeps them), a
+# student's cell quoting nbgrader's hidden-test marker must not stop their feedback, and its formulas are
+# drawn into the page (MathJax comes from a CDN: offline they would read as raw LaTeX).
+c.GenerateFeedback.preprocessors = [GetGrades, KeepStudentMarkersOut, RenderFormulas, ClearHiddenTests,
+                                    CSSHTMLHeaderPreprocessor]

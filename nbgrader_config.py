@@ -6,7 +6,7 @@ gradebook.db. Grading needs no data set: the checks make their own inputs.
 """
 
 from lab2a.autograder.channels.nbgrader.autograde import GradeInSandbox, RestoreCellFlags
-from lab2a.autograder.channels.nbgrader.feedback import KeepStudentMarkersOut, WrapLongLines
+from lab2a.autograder.channels.nbgrader.feedback import KeepStudentMarkersOut, RenderFormulas, WrapLongLines
 from lab2a.autograder.channels.nbgrader.validate import use_sandbox
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 from nbgrader.converters import Autograde
@@ -44,10 +44,11 @@ c.Autograde.sanitize_preprocessors = [
     for step in ((default, RestoreCellFlags) if default is DeduplicateIds else (default,))]
 
 # Feedback that reaches students must not contain the hidden tests (nbgrader's default keeps them), a
-# student's cell quoting nbgrader's hidden-test marker must not stop their feedback, and the checks' long
+# student's cell quoting nbgrader's hidden-test marker must not stop their feedback, its formulas are drawn
+# into the page (MathJax comes from a CDN: offline they would read as raw LaTeX), and the checks' long
 # messages wrap within the page.
-c.GenerateFeedback.preprocessors = [GetGrades, KeepStudentMarkersOut, ClearHiddenTests, CSSHTMLHeaderPreprocessor,
-                                    WrapLongLines]
+c.GenerateFeedback.preprocessors = [GetGrades, KeepStudentMarkersOut, RenderFormulas, ClearHiddenTests,
+                                    CSSHTMLHeaderPreprocessor, WrapLongLines]
 
 # Validate (`nbgrader validate`, the Assignments tab's button): the visible checks in the sandbox, as
 # `lab2a check` (autograder/channels/nbgrader/validate.py), not the whole notebook in the student's kernel.

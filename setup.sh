@@ -12,3 +12,4 @@ fi
 torch_index=$(.venv/bin/python lab2a/torch_index.py)
 # shellcheck disable=SC2086  # empty, or "--extra-index-url URL": two words
 .venv/bin/python -m pip install --quiet --disable-pip-version-check $torch_index -e ".[test,hub]"
+.venv/bin/python lab2a/torch_index.py --installed   # which build came (a mirror may serve the CPU one)

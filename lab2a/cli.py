@@ -145,7 +145,8 @@ def _export(args) -> int:
 
         out = classroom50.export(demo.REPOSITORY, Path(args.dir).resolve())
         print(f"wrote the Classroom 50 bundle to {out}/: autograder.py, the lab2a package without solutions or "
-              f"hidden checks, requirements.txt. Publish it as autograders/<assignment>/ of the classroom.")
+              f"hidden checks, requirements.txt, README.md. Publish it as autograders/<assignment>/ of the classroom; "
+              f"README.md says which runtime to choose and how the runner keeps the install between pushes.")
     else:
         from lab2a.autograder.channels import gradescope
 

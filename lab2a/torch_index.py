@@ -1,7 +1,13 @@
-"""Where setup.sh takes PyTorch from: prints pip's index option (or nothing) on stdout, and one line saying
-why on stderr. Standard library only: it runs before anything is installed, as `python lab2a/torch_index.py`.
+"""Where an install takes PyTorch from: prints pip's index option (or nothing) on stdout, and one line saying
+why on stderr. Standard library only: it runs before anything is installed, as
+`python lab2a/torch_index.py [WHO]` (WHO starts the line: setup.sh by default).
 
-The rule (the course repository's setup.sh and the student kit's are the same):
+Every install path uses it, so none waits on pip's minutes of retries when the CPU index can't be reached:
+the course repository's setup.sh, the student kit's setup.sh and its GitHub workflow, Classroom 50's
+autograder.py and Gradescope's setup.sh. After the install, `python lab2a/torch_index.py --installed [WHO]`
+says which build was installed (CPU, CUDA): the configured index may be a mirror that serves the CPU build.
+
+The rule:
 - torch already installed in this Python: nothing to choose (pip keeps it);
 - macOS: pip's configured index (PyPI's macOS wheels are the CPU/MPS build already);
 - an NVIDIA GPU (`nvidia-smi -L` lists one): pip's configured index (PyPI's Linux wheels are the CUDA build);
@@ -67,7 +73,7 @@ def choose(environ=os.environ, system: str | None = None) -> tuple[list[str], st
         raise SystemExit(f"LAB2A_TORCH={forced}: use cpu or configured")
     version = installed_torch()
     if version:
-        return [], f"torch {version} is installed already: kept (delete .venv to choose again)"
+        return [], f"torch {version} is installed already: kept (delete the environment to choose again)"
     if (system or platform.system()) == "Darwin":
         return [], f"macOS: {configured} (PyPI's macOS build runs on the CPU and Apple's GPU)"
     gpu = nvidia_gpu()
@@ -77,14 +83,31 @@ def choose(environ=os.environ, system: str | None = None) -> tuple[list[str], st
     why = reachable(index)
     if why is None:
         return ["--extra-index-url", index], f"no NVIDIA GPU: torch's CPU build, from {index}"
-    return [], (f"no NVIDIA GPU, but {index} can't be reached ({why}; {time.monotonic() - start:.1f} s): "
-                f"{configured} instead (on PyPI for Linux, the CUDA build of several GB)")
+    # (which build that index serves is said after the install: a mirror may serve the CPU one)
+    seconds = time.monotonic() - start
+    return [], f"no NVIDIA GPU, but {index} can't be reached ({why}; {seconds:.1f} s): {configured} instead"
 
 
-def main() -> int:
+def installed_build() -> str:
+    """Which torch this Python has, in one line: its version and build (CPU, or the CUDA version)."""
+    try:
+        import torch
+    except ImportError as error:
+        return f"torch is not installed ({error})"
+    cuda = getattr(torch.version, "cuda", None)
+    return f"torch {torch.__version__} installed: " + (f"the CUDA {cuda} build" if cuda else "the CPU build")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    installed = "--installed" in args
+    who = next((a for a in args if a != "--installed"), "setup.sh")
+    if installed:
+        print(f"{who}: {installed_build()}", file=sys.stderr)
+        return 0
     options, line = choose()
     print(" ".join(options))
-    print(f"setup.sh: {line}", file=sys.stderr)
+    print(f"{who}: {line}", file=sys.stderr)
     return 0
 
 

@@ -55,8 +55,9 @@ EXPORTS = {"github": ("export", "github"), "legacy": ("classroom", "--legacy-cla
 @pytest.fixture(scope="session")
 def exports(tmp_path_factory, worker_id):
     """Each export, written once by its command for the whole test run (shared by pytest-xdist's workers)."""
-    out = tmp_path_factory.getbasetemp().parent / "lab2a-exports" if worker_id != "master" else \
-        tmp_path_factory.mktemp("lab2a-exports")
+    # (one folder per run, found by every module that uses the fixture: test_install.py's too)
+    out = (tmp_path_factory.getbasetemp().parent if worker_id != "master" else tmp_path_factory.getbasetemp()) / \
+        "lab2a-exports"
     with FileLock(str(out) + ".lock"):
         if not (out / "done").exists():
             shutil.rmtree(out, ignore_errors=True)
@@ -91,14 +92,13 @@ def test_public_copies_hold_no_answer_key_and_no_hidden_check(exports, export):
             assert secret not in text, (path, secret)
     requirements = (folder / "requirements.txt").read_text()
     assert "torch==2.13.0" in requirements.splitlines() and "nbgrader" not in requirements
-    index = "--extra-index-url https://download.pytorch.org/whl/cpu"
-    if export == "classroom50":   # the grader's, on a CI runner without a GPU: torch's CPU build
-        assert index in requirements.splitlines()
-    else:   # the student's: setup.sh chooses torch's index by the machine (tests/test_install.py)
-        assert not [line for line in requirements.splitlines() if line.startswith("--")]
-        assert index in requirements   # said in a comment, for installing by hand
+    # no index option: each install asks lab2a/torch_index.py for torch's (tests/test_install.py), so none waits
+    # on pip's retries when PyTorch's CPU index can't be reached
+    assert not [line for line in requirements.splitlines() if line.startswith("--")]
+    assert "--extra-index-url https://download.pytorch.org/whl/cpu" in requirements   # in a comment, by hand
+    assert "lab2a/torch_index.py" in names
+    if export != "classroom50":   # the student's kit: setup.sh
         assert os.access(folder / "setup.sh", os.X_OK) and ".venv/" in (folder / ".gitignore").read_text()
-        assert "lab2a/torch_index.py" in names
     if export != "classroom50":
         assert (folder / "lab2a.ipynb").read_text() == RELEASE.read_text()
 
@@ -160,6 +160,65 @@ def test_workflows_pass_actionlint(exports, export, workflow):
     old.unlink()
 
 
+def test_the_classroom50_cache_step_passes_actionlint_in_the_runners_grade_job(exports, tmp_path):
+    """The step README.md tells a teacher to add to autograde-runner.yaml's grade job, in a job shaped like it
+    (the setup job's python output): actionlint accepts it, on a current action's runtime."""
+    from lab2a.autograder.channels import classroom50
+
+    readme = (exports / "classroom50" / "README.md").read_text()
+    step = readme.split("```yaml\n")[1].split("```")[0]
+    key = classroom50.requirements_key((exports / "classroom50" / "requirements.txt").read_text())
+    assert f"key: lab2a-{key}-" in step and "path: ~/.cache/lab2a" in step
+    workflow = tmp_path / "autograde-runner.yaml"
+    workflow.write_text(f"""name: runner
+on: workflow_call
+jobs:
+  setup:
+    runs-on: ubuntu-latest
+    outputs:
+      python: ${{{{ steps.read.outputs.python }}}}
+    steps:
+      - id: read
+        run: echo "python=3.11" >> "$GITHUB_OUTPUT"
+  grade:
+    needs: setup
+    runs-on: ubuntu-latest
+    steps:
+{step}      - name: Grade details
+        run: python3 runner.py
+""")
+    result = actionlint(workflow)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_classroom50_grades_with_the_environment_an_earlier_run_installed(exports, student_venv, tmp_path):
+    """On a runtime's Python without torch, autograder.py finds its environment in the cache folder (as a
+    self-hosted runner keeps it, or the cache step restores it) and grades with it: nothing is installed."""
+    from lab2a.autograder.channels import classroom50
+
+    key = classroom50.requirements_key((exports / "classroom50" / "requirements.txt").read_text())
+    version = f"{sys.version_info[0]}{sys.version_info[1]}"
+    cached = tmp_path / "cache" / f"classroom50-py{version}-{key}"
+    cached.parent.mkdir()
+    os.symlink(student_venv, cached, target_is_directory=True)   # an environment with the requirements
+    (student_venv / "installed").touch()
+    try:
+        folder = tmp_path / "checkout"
+        _write(folder, {"lab2a.ipynb": sample("filter_only")})
+        env = _environment(LAB2A_CACHE=str(tmp_path / "cache"), PIP_INDEX_URL="http://127.0.0.1:9/none",
+                           PIP_CONFIG_FILE=os.devnull)   # (an install would fail)
+        python = shutil.which(f"python{sys.version_info[0]}.{sys.version_info[1]}", path="/usr/bin:/usr/local/bin")
+        result = subprocess.run([python, str(exports / "classroom50" / "autograder.py")], cwd=folder, env=env,
+                                capture_output=True, text=True, timeout=600)
+    finally:
+        (student_venv / "installed").unlink()
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"autograder.py: the lab's requirements from {cached} (installed by an earlier run)" in result.stdout
+    document = json.loads((folder / "result.json").read_text())
+    jsonschema.validate(document, json.loads((SCHEMAS / "classroom50-result-v1.schema.json").read_text()))
+    assert document["score"] == 14
+
+
 def test_the_native_workflow_grades_every_push_with_the_cpu_wheel_cached(exports):
     workflow = yaml.safe_load((exports / "github" / ".github" / "workflows" / "lab2a.yml").read_text())
     assert set(workflow[True]) == {"push", "workflow_dispatch"}   # (YAML reads `on:` as True)
@@ -167,8 +226,10 @@ def test_the_native_workflow_grades_every_push_with_the_cpu_wheel_cached(exports
     steps = workflow["jobs"]["checks"]["steps"]
     python = next(s for s in steps if s.get("uses", "").startswith("actions/setup-python"))
     assert python["with"]["cache"] == "pip" and python["with"]["cache-dependency-path"] == "requirements.txt"
-    install = "python -m pip install --extra-index-url https://download.pytorch.org/whl/cpu -r requirements.txt"
-    assert install in [s.get("run") for s in steps]   # GitHub's runners have no GPU
+    assert python["with"]["python-version"] == "3.11"   # the Python the requirements are tested on
+    (install,) = [s for s in steps if s.get("id") == "install"]   # torch's index: lab2a/torch_index.py's choice
+    assert 'torch_index=$(python lab2a/torch_index.py "install step")' in install["run"]
+    assert "python -m pip install $torch_index -r requirements.txt" in install["run"]
     assert steps[-1]["run"] == "python -m lab2a.cli check lab2a.ipynb --github"
 
 
@@ -307,6 +368,11 @@ def run_pytest(folder: Path, notebook) -> dict:
     return {"exit": result.returncode, "stdout": result.stdout, "cases": cases}
 
 
+def torch_cuda() -> bool:
+    import torch
+    return torch.cuda.is_available()
+
+
 @cache
 def sample(name: str):
     return samples.build(RELEASE, SOURCE, name)
@@ -315,9 +381,13 @@ def sample(name: str):
 def reference(tmp_path, name) -> tuple[dict, dict]:
     """What `lab2a grade` and `lab2a check` give a sample (the same grader, here in this process): points
     per check."""
+    return tuple({t.name: (t.score, t.max_score) for t in tests} for tests in reference_tests(tmp_path, name))
+
+
+def reference_tests(tmp_path, name) -> tuple[list, list]:
+    """The checks' results `lab2a grade` and `lab2a check` give a sample."""
     nbformat.write(sample(name), tmp_path / f"{name}.ipynb")
-    return tuple({t.name: (t.score, t.max_score) for t in grade(tmp_path / f"{name}.ipynb", hidden=hidden).tests}
-                 for hidden in (True, False))
+    return tuple(grade(tmp_path / f"{name}.ipynb", hidden=hidden).tests for hidden in (True, False))
 
 
 @pytest.mark.parametrize("name", ["perfect", "blank", "wraps_around"])
@@ -335,22 +405,53 @@ def test_every_channel_gives_the_same_points_per_check(exports, student_venv, tm
     assert [command for command, _, _ in github["commands"]].count("notice") == 1
     assert github["exit"] == (0 if not failing else 1)   # the job's status: every visible check passed
 
+    # a check that could not run here (the GPU's, 0 points, without a GPU) reads as skipped, never as passed:
+    # the formats without a "skipped" (Classroom 50's result.json, Gradescope's tests) leave it out, and their
+    # texts say it was skipped; the job summary and the release's table say so in its row
+    every_tests, visible_tests = reference_tests(tmp_path, name)
+    skipped = {t.name for t in every_tests if t.status == "skipped"}
+    passed = {t.name for t in every_tests if t.status == "pass"}
+    if not torch_cuda():
+        assert "filter_cuda" in skipped
+    for check in skipped & set(visible):
+        assert f"| `{check}` | filter | 0 / 0 | ➖ skipped |" in github["summary"]
+
     c50 = run_classroom50(exports, student_venv, tmp_path / "classroom50", {"lab2a.ipynb": sample(name)})
     assert c50["exit"] == 0, c50["stderr"]
-    assert {t["test-name"].split()[0]: (t["score"], t["max-score"]) for t in c50["result"]["tests"]} == visible
+    assert {t["test-name"].split()[0]: (t["score"], t["max-score"]) for t in c50["result"]["tests"]} == {
+        check: points for check, points in visible.items() if check not in skipped}
+    assert {t["test-name"].split()[0] for t in c50["result"]["tests"] if t["passed"]} == passed & set(visible)
     assert c50["result"]["score"] == sum(s for s, _ in visible.values())
     assert all(f"| `{check}` |" in c50["body"] for check in visible)
+    for check in skipped & set(visible):
+        assert f"| `{check}` | filter | 0 / 0 | ➖ skipped |" in c50["body"]
 
     gradescope = run_gradescope(exports, student_venv, tmp_path / "autograder", {"lab2a.ipynb": sample(name)})
     tests = gradescope["result"]["tests"]
-    assert {t["name"].split()[0]: (t["score"], t["max_score"]) for t in tests} == every
+    assert {t["name"].split()[0]: (t["score"], t["max_score"]) for t in tests} == {
+        check: points for check, points in every.items() if check not in skipped}
     assert {t["name"].split()[0]: t["visibility"] for t in tests} == {
-        c.name: "visible" if c.visible else "after_published" for c in CHECKS}
+        c.name: "visible" if c.visible else "after_published" for c in CHECKS if c.name not in skipped}
+    assert {t["name"].split()[0] for t in tests if t["status"] == "passed"} == passed
+    for check in skipped:
+        assert f"- ➖ `{check}` (filter, 0 points): skipped." in gradescope["result"]["output"]
+    for test in every_tests:   # each message once: a check's own, or (of several parts) a line per part
+        if test.name in skipped:
+            continue
+        (output,) = [t["output"] for t in tests if t["name"].startswith(f"{test.name} ")]
+        if len(test.parts) == 1:
+            assert output == markdown.escape(test.message) + "\n"
+        else:
+            assert markdown.escape(test.message) not in output
+            assert output.splitlines() == [line for line in output.splitlines() if line.startswith("- ")]
+            assert len(output.splitlines()) == len(test.parts)
+            assert all(markdown.escape(part["message"]) in output for part in test.parts)
     if os.geteuid() == 0:   # run as root (as Gradescope does), the student's code ran as the account it was given
         assert "the student's code ran as nobody (uid 65534)" in gradescope["stdout"], gradescope["stdout"]
 
     pytest_run = run_pytest(tmp_path / "pytest", sample(name))
     checks = {case: c for case, c in pytest_run["cases"].items() if "written" not in c}
+    assert f"collected {len(pytest_run['cases'])} items" in pytest_run["stdout"]   # the items it then runs
     assert {case: (c["points"], c["max"]) for case, c in checks.items()} == visible
     assert {case for case, c in checks.items() if c["failed"]} == {c.name for c in failing}
 
@@ -399,7 +500,11 @@ def test_the_catalogues_newer_entries_get_the_same_points_on_gradescope(exports,
         pytest.skip("needs Linux Landlock (5.13 or newer)")
     gradescope = run_gradescope(exports, student_venv, tmp_path / "autograder", {}, build=submission.build)
     points = {t["name"].split()[0]: t["score"] for t in gradescope["result"]["tests"]}
-    assert points == {c.name: float(submission.expected[c.name]) for c in CHECKS}, gradescope["stdout"][-3000:]
+    expected = {c.name: float(submission.expected[c.name]) for c in CHECKS}
+    skipped = set(expected) - set(points)   # (a check that could not run here is not a test there: 0 points)
+    assert points == {name: score for name, score in expected.items() if name not in skipped}, \
+        gradescope["stdout"][-3000:]
+    assert all(expected[name] == 0 and f"`{name}`" in gradescope["result"]["output"] for name in skipped)
     assert not (tmp_path / "escaped.txt").exists()
 
 

@@ -1,6 +1,8 @@
 """Where setup.sh (the course repository's and the student kit's) takes torch from: lab2a/torch_index.py."""
 
 import http.server
+import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -9,11 +11,13 @@ import time
 import venv
 
 import pytest
-from lab2a.autograder.channels import kit
+import yaml
+from lab2a.autograder.channels import github, kit
 
 from lab2a import torch_index
 
 from .conftest import ROOT
+from .test_channels import exports  # noqa: F401, F811  (the exports, written once per run by their commands)
 
 SCRIPT = ROOT / "lab2a" / "torch_index.py"
 
@@ -128,3 +132,124 @@ def test_both_setup_scripts_install_with_that_choice():
     assert kit.CPU_INDEX == torch_index.CPU_INDEX
     assert 3 <= torch_index.PROBE_TIMEOUT <= 5   # seconds: what a fallback costs at most
     assert "torch_index.py" in kit.COMMAND_FILES
+
+
+# ---- every install path, run as its platform runs it, with PyTorch's CPU index out of reach --------------------
+
+class SilentIndex:
+    """A 'CPU index' that accepts connections and never answers (a firewall that drops, a dead mirror): it
+    counts the connections, so a test sees whether pip, not only the probe, was sent there."""
+
+    def __init__(self):
+        self.server = socket.socket()
+        self.server.bind(("127.0.0.1", 0))
+        self.server.listen(16)
+        self.connections = []
+        self.url = f"http://127.0.0.1:{self.server.getsockname()[1]}/whl/cpu"
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                connection, _ = self.server.accept()
+            except OSError:   # closed
+                return
+            self.connections.append(connection)   # held open, never answered
+
+    def close(self):
+        self.server.close()
+        for connection in self.connections:
+            connection.close()
+
+
+@pytest.fixture
+def silent_index():
+    index = SilentIndex()
+    yield index
+    index.close()
+
+
+def offline_environment(tmp_path, silent_index, **extra) -> dict:
+    """A machine that can't reach PyTorch's CPU index (LAB2A_TORCH_INDEX: the silent one) and has no NVIDIA GPU,
+    whose pip's configured index is an empty one: pip fails at once instead of installing torch (a test that
+    installed torch for real would take minutes). No pip configuration of this machine's; pip's own waiting
+    cut short, so a path that handed pip the silent index would fail, not hang."""
+    empty = tmp_path / "empty-index" / "simple"
+    empty.mkdir(parents=True)
+    env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": str(tmp_path / "home"), "LANG": "C.UTF-8",
+           "LAB2A_TORCH_INDEX": silent_index.url, "PIP_CONFIG_FILE": os.devnull,
+           "PIP_INDEX_URL": empty.as_uri(), "PIP_DEFAULT_TIMEOUT": "5", "PIP_RETRIES": "0", "PIP_NO_CACHE_DIR": "1"}
+    env.update(extra)
+    return env
+
+
+def _course_setup(tmp_path, exported, env):
+    """The course repository's setup.sh, in a copy of what it reads (the script itself, torch_index.py, the
+    project's metadata)."""
+    repo = tmp_path / "course"
+    (repo / "lab2a").mkdir(parents=True)
+    for name in ("setup.sh", "pyproject.toml", "README.md", "lab2a/torch_index.py"):
+        shutil.copy(ROOT / name, repo / name)
+    return subprocess.run(["bash", str(repo / "setup.sh")], cwd=repo, env=env, capture_output=True, text=True,
+                          timeout=300)
+
+
+def _kit_setup(tmp_path, exported, env):
+    kit_copy = tmp_path / "kit"
+    shutil.copytree(exported / "github", kit_copy)
+    return subprocess.run(["./setup.sh"], cwd=kit_copy, env=env, capture_output=True, text=True, timeout=300)
+
+
+def _github_install_step(tmp_path, exported, env):
+    """The workflow's install step, as Actions runs a `run:` (bash -e -o pipefail), with setup-python's Python
+    (here a new venv: no torch) first on PATH."""
+    repo = tmp_path / "repo"
+    shutil.copytree(exported / "github", repo)
+    venv.create(tmp_path / "python", with_pip=True)
+    workflow = yaml.safe_load((repo / ".github" / "workflows" / "lab2a.yml").read_text())
+    (step,) = [s for s in workflow["jobs"]["checks"]["steps"] if s.get("id") == "install"]
+    env = {**env, "PATH": f"{tmp_path / 'python' / 'bin'}:{env['PATH']}"}
+    return subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]], cwd=repo, env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+def _classroom50_autograder(tmp_path, exported, env):
+    """autograder.py as Classroom 50's runner runs it, on a runtime's Python without the lab's requirements."""
+    checkout = tmp_path / "checkout"
+    checkout.mkdir()
+    shutil.copy(ROOT / "release" / "lab2a" / "lab2a.ipynb", checkout / "lab2a.ipynb")
+    env = {**env, "LAB2A_CACHE": str(tmp_path / "cache")}
+    return subprocess.run(["/usr/bin/python3", str(exported / "classroom50" / "autograder.py")], cwd=checkout,
+                          env=env, capture_output=True, text=True, timeout=300)
+
+
+def _gradescope_setup(tmp_path, exported, env):
+    """setup.sh as Gradescope runs it when it builds the image, in an /autograder of its own (AUTOGRADER_ROOT)."""
+    root = tmp_path / "autograder"
+    shutil.copytree(exported / "gradescope", root / "source")
+    env = {**env, "AUTOGRADER_ROOT": str(root), "LAB2A_SANDBOX_USER": "nobody"}   # an account that exists
+    return subprocess.run([str(root / "source" / "setup.sh")], cwd=root, env=env, capture_output=True, text=True,
+                          timeout=300)
+
+
+INSTALL_PATHS = {"course setup.sh": (_course_setup, "setup.sh"), "kit setup.sh": (_kit_setup, "setup.sh"),
+                 "GitHub workflow": (_github_install_step, github.INSTALL_STEP),
+                 "Classroom 50 autograder.py": (_classroom50_autograder, "autograder.py"),
+                 "Gradescope setup.sh": (_gradescope_setup, "setup.sh")}
+
+
+@pytest.mark.parametrize("path", list(INSTALL_PATHS))
+def test_every_install_path_falls_back_at_once_when_the_cpu_index_cannot_be_reached(
+        exports, tmp_path, silent_index, path):  # noqa: F811
+    """Each path runs its real script: torch_index.py's probe is the one connection the silent index gets (pip
+    is never sent there, where it would wait minutes of retries), and pip goes on with its configured index (here
+    empty: it finds nothing, at once, instead of installing torch)."""
+    run, who = INSTALL_PATHS[path]
+    result = run(tmp_path, exports, offline_environment(tmp_path, silent_index))
+    said = [line for line in result.stderr.splitlines() if "can't be reached" in line]
+    assert len(said) == 1, result.stdout + result.stderr
+    assert said[0].startswith(f"{who}: no NVIDIA GPU, but {silent_index.url} can't be reached (")
+    assert said[0].endswith("): torch from pip's configured index instead")
+    assert len(silent_index.connections) == 1   # the probe's; pip never waited on it
+    assert "Could not find a version that satisfies the requirement" in result.stderr, result.stderr
+    assert result.returncode != 0   # (the empty index has nothing to install)

@@ -74,6 +74,31 @@ def test_feedback_hides_the_hidden_tests(course):
     assert nbgrader_course.hidden_test_leaks(autograded)
 
 
+def test_feedback_shows_the_formulas_offline(course):
+    """The feedback page's formulas are drawn into it (MathJax comes from a CDN): each of the lab's formulas is
+    an image whose alt text is its LaTeX, none is left as raw LaTeX, and a browser that can reach nothing
+    else draws every one."""
+    from lab2a.autograder.channels.nbgrader.feedback import FORMULA
+
+    from .browser import opened
+
+    course, _ = course
+    page = course / "feedback" / "perfect" / "lab2a" / "lab2a.html"
+    html = page.read_text()
+    release = nbformat.read(course / "release" / "lab2a" / "lab2a.ipynb", as_version=4)
+    formulas = [m.group("display") or m.group("inline") for c in release.cells if c.cell_type == "markdown"
+                for m in FORMULA.finditer(c.source)]
+    assert len(formulas) >= 20 and "\\hat y[n]" in formulas
+    images = re.findall(r'<img alt="([^"]*)" class="lab2a-formula" src="data:image/svg\+xml;base64,', html)
+    assert sorted(images) == sorted(formula.strip().replace("&", "&amp;").replace("<", "&lt;") for formula in formulas)
+    text = re.sub(r"<(script|style)\b.*?</\1>|<[^>]+>", " ", html, flags=re.S)
+    assert not FORMULA.search(text)
+    with opened(page) as (browser, _):
+        drawn = browser.evaluate("Array.from(document.querySelectorAll('img.lab2a-formula'))"
+                                 ".map(image => image.complete && image.naturalWidth > 0)")
+    assert drawn == [True] * len(formulas)
+
+
 def test_export_lists_every_student(course):
     course, _ = course
     with open(course / "grades.csv") as f:

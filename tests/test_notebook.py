@@ -2,6 +2,8 @@
 
 import copy
 import json
+import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -194,6 +196,41 @@ def test_blank_release_passes_no_test(tmp_path, data_for_notebooks):
     assert "Success! The notebook does not pass any tests." in output, output[-3000:]
 
 
+def test_the_release_runs_top_to_bottom_as_handed_out_with_errors_only_in_the_tasks_test_cells(
+        tmp_path, data_for_notebooks):
+    """As a student first runs it (`jupyter nbconvert --execute --allow-errors`, or Run All): the lab's cells
+    that need no task run; each one that uses train or ConvolutionalFilter says in one line which task to finish
+    first (and no figure after it fails on a missing name); the only errors are the test cells' of the two
+    unfinished tasks, the hidden checks' cells in one line each."""
+    env = isolated_env(tmp_path)
+    env["LAB2A_DATA"] = str(data_for_notebooks)
+    out = tmp_path / "ran.ipynb"
+    result = subprocess.run([sys.executable, "-m", "jupyter", "nbconvert", "--to", "notebook", "--execute",
+                             "--allow-errors", str(RELEASE), "--output", str(out)], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stderr[-3000:]
+    ran = {nbgrader_meta(c)["grade_id"]: c for c in cells(out) if c.cell_type == "code"}
+    errors = {gid: o for gid, c in ran.items() for o in c.outputs if o.output_type == "error"}
+    tests = {f"test_{check.name}" for check in CHECKS if check.points > 0}
+    assert set(errors) == tests
+    for check in ("hidden_train", "hidden_filter"):
+        error = errors[f"test_{check}"]
+        task = "Task 1 (train)" if check == "hidden_train" else "Task 2 (ConvolutionalFilter)"
+        assert error.ename == "Unfinished" and error.traceback == [f"Unfinished: {error.evalue}"]
+        assert error.evalue.startswith(f"Finish {task} first: this cell uses it")
+    said = {gid: "".join(o.get("text", "") for o in c.outputs if o.output_type == "stream") for gid, c in ran.items()}
+    assert said["fcnn"] == said["fcnn_listen"] == (
+        "Finish Task 1 (train) first: this cell uses it (train: it raised NotImplementedError).\n")
+    for gid in ("train_filter", "optimal", "compare_taps", "listen_filter", "spectra"):
+        assert said[gid] == ("Finish Task 1 (train) and Task 2 (ConvolutionalFilter) first: this cell uses them "
+                             "(train: it raised NotImplementedError; ConvolutionalFilter: it raised "
+                             "NotImplementedError).\n"), gid
+    # the lab's cells before the tasks drew their figures and players
+    figures = [o for gid in ("plot_waveforms", "listen_data") for o in ran[gid].outputs
+               if o.output_type == "display_data"]
+    assert len(figures) == 3
+
+
 # --- solutions/ and the notebook stay in step ---------------------------------------------------------
 
 def notebook_namespace():
@@ -203,7 +240,7 @@ def notebook_namespace():
     exec(compile(wanted["setup"].source.replace("torch.manual_seed(0)", ""), "setup", "exec"), namespace)
     for gid in ("train", "convolutional_filter"):
         exec(compile(wanted[gid].source, gid, "exec"), namespace)
-    for gid, name in (("evaluate", "def snr_db"), ("fcnn", "torch.manual_seed(0)")):
+    for gid, name in (("evaluate", "def snr_db"), ("fcnn", "if finished(")):
         source = wanted[gid].source.split(name)[0]   # the definitions, without the cell's run
         exec(compile(source, gid, "exec"), namespace)
     return namespace
@@ -289,8 +326,12 @@ def test_the_student_kit_alone_installs_builds_the_data_runs_the_notebook_and_ch
         return result
 
     installed = timed("setup.sh", ["./setup.sh"], timeout=1200)
-    (torch_line,) = [line for line in installed.stderr.splitlines() if line.startswith("setup.sh: ")
-                     and "torch" in line]   # one line says where torch came from
+    # one line says where torch came from, one which build was installed (a mirror may serve the CPU one)
+    torch_line, build_line = [line for line in installed.stderr.splitlines() if line.startswith("setup.sh: ")
+                              and "torch" in line]
+    assert build_line.startswith("setup.sh: torch 2.") and " installed: the " in build_line
+    if "+cpu" in build_line:   # the CPU build, and nothing said of CUDA (a mirror served it here)
+        assert build_line.endswith("installed: the CPU build") and "CUDA" not in torch_line + build_line
     python = str(kit / ".venv" / "bin" / "python")
     where = timed("imports", [python, "-c", "import importlib.util as u, lab2a, torch; print(lab2a.__file__, "
                               "u.find_spec('solutions'), u.find_spec('nbgrader'), u.find_spec('jupyterlab').name)"])
@@ -333,4 +374,9 @@ def test_the_student_kit_alone_installs_builds_the_data_runs_the_notebook_and_ch
     nbformat.write(notebook, kit / "lab2a.ipynb")
     checked = timed("lab2a check", [python, "-m", "lab2a.cli", "check", "lab2a.ipynb"], timeout=600)
     assert "18 / 18" in checked.stdout, checked.stdout
+    # the README's pytest command, as written there, with the pytest setup.sh installed
+    (command,) = re.findall(r"`(python -m pytest [^`]+)`", (kit / "README.md").read_text())
+    items = len(CHECKS) - sum(not c.visible for c in CHECKS) + len(ANSWERS)
+    ran = timed("pytest plugin", [python, *shlex.split(command)[1:], "-p", "no:cacheprovider"], timeout=600)
+    assert f"collected {items} items" in ran.stdout and "Lab 2A: 18 / 18 points" in ran.stdout, ran.stdout
     print(torch_line, "|", ", ".join(f"{what} {seconds:.0f} s" for what, seconds in times.items()))

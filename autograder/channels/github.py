@@ -3,19 +3,20 @@ writes on every push (`lab2a check NOTEBOOK --github`).
 
 The template: the release notebook, a student's copy of the lab2a package (kit.py: no answer key, no hidden
 check), requirements.txt, setup.sh (the student's installer: torch's CPU build where there is no NVIDIA GPU,
-kit.py) and a workflow. The workflow installs the requirements with torch's CPU build (GitHub's runners have
-no GPU; pip's cache keeps the wheel between pushes) and runs the visible checks. The grading step answers in
-GitHub's own interface: a job summary with one row per check, one error annotation per failing check on
-the notebook, the total in a notice, and the step's status (all visible checks passed, or not).
+kit.py) and a workflow. The workflow installs the requirements on Python 3.11 with torch's CPU build (GitHub's
+runners have no GPU; pip's cache keeps the wheel between pushes; lab2a/torch_index.py falls back to pip's
+configured index within seconds when PyTorch's can't be reached) and runs the visible checks. The grading step
+answers in GitHub's own interface: a job summary with one row per check, one error annotation per failing
+check on the notebook, the total in a notice, and the step's status (all visible checks passed, or not).
 
-Everything the step prints that can hold text from the student's code (the table: messages quote
-exceptions) is printed between `::stop-commands::TOKEN` and `::TOKEN::`, TOKEN drawn at random after the
-student's code ran; so none of it can issue a workflow command. The annotations' texts are escaped.
+Everything the step prints that can hold text from the student's code (the table: messages quote exceptions)
+is printed between `::stop-commands::TOKEN` and `::TOKEN::`, TOKEN drawn at random after the student's code
+ran; so none of it can issue a workflow command. The annotations' texts are escaped.
 
-With legacy=True the workflow is the retired GitHub Classroom's (.github/workflows/classroom.yml,
-"Autograding Tests"): after the native step, one all-or-nothing autograding-command-grader step per
-visible check worth points and the autograding-grading-reporter, for organisations that still run those
-repositories (nothing reads their points since August 2026).
+With legacy=True the workflow is the retired GitHub Classroom's (.github/workflows/classroom.yml, "Autograding
+Tests"): after the native step, one all-or-nothing autograding-command-grader step per visible check worth
+points and the autograding-grading-reporter, for organisations that still run those repositories (nothing
+reads their points since August 2026).
 """
 
 import os
@@ -31,11 +32,12 @@ from lab2a.autograder.grading.report import Report, written_line
 
 WORKFLOW = Path(".github") / "workflows" / "lab2a.yml"
 LEGACY_WORKFLOW = Path(".github") / "workflows" / "classroom.yml"
-PYTHON = "3.12"
+PYTHON = ".".join(map(str, kit.PYTHON))   # the Python the requirements are installed and tested on
 # Each on Node 24 (GitHub's runtime since 2026); checkout v5 and setup-python v6 are the first that are.
 CHECKOUT = "actions/checkout@v5"
 SETUP_PYTHON = "actions/setup-python@v6"
 TITLE = "Lab 2A"
+INSTALL_STEP = "install step"   # how torch_index.py's lines start in the step's log
 
 
 def graded_checks():
@@ -49,8 +51,13 @@ def _native_steps() -> str:
           python-version: "{PYTHON}"
           cache: pip                      # keeps the CPU torch wheel between pushes
           cache-dependency-path: requirements.txt
-      - name: Install the CPU build of PyTorch and the lab's requirements
-        run: python -m pip install --extra-index-url {kit.CPU_INDEX} -r requirements.txt
+      - name: Install the lab's requirements (torch's CPU build from PyTorch's index, if it answers)
+        id: install
+        run: |
+          torch_index=$(python lab2a/torch_index.py "{INSTALL_STEP}")
+          # shellcheck disable=SC2086  # empty, or "--extra-index-url URL": two words
+          python -m pip install $torch_index -r requirements.txt
+          python lab2a/torch_index.py --installed "{INSTALL_STEP}"
       - name: Visible checks of lab2a.ipynb
         id: checks
         run: python -m lab2a.cli check lab2a.ipynb --github
@@ -114,16 +121,18 @@ jobs:
 
 README = """# Lab 2A — Audio processing with convolutions
 
-1. Install (Python 3.11+, Linux or macOS): `./setup.sh` makes `.venv` with the lab's requirements and
-   JupyterLab, then `source .venv/bin/activate`. It takes PyTorch's CPU build on Linux without an NVIDIA GPU
-   (about 200 MB, from https://download.pytorch.org/whl/cpu; from PyPI if that can't be reached), PyPI's
-   build otherwise (with a GPU, the CUDA one; on macOS, CPU and Apple GPU), and says which in one line.
-   By hand: `python -m pip install -r requirements.txt`, with `--extra-index-url {cpu_index}` on Linux
-   without a GPU.
-2. Build the data set once: `python -m lab2a.cli data` (about 20 s; the notebook also builds it if missing).
+1. Install (Linux or macOS, Python 3.11 or newer; the requirements are tested on Python {python}): `./setup.sh`
+   makes `.venv` with the lab's requirements, JupyterLab and pytest, then `source .venv/bin/activate`. It
+   takes PyTorch's CPU build on Linux without an NVIDIA GPU (about 200 MB, from {cpu_index}; from pip's
+   configured index if that can't be reached within seconds), PyPI's build otherwise (with a GPU, the CUDA
+   one; on macOS, CPU and Apple GPU), and says in one line where torch comes from and in another which
+   build it installed. By hand: `python -m pip install -r requirements.txt`, with
+   `--extra-index-url {cpu_index}` on Linux without a GPU.
+2. Build the data set once: `python -m lab2a.cli data` (the notebook also builds it if missing).
 3. Open `lab2a.ipynb` from this folder (`jupyter lab lab2a.ipynb`, or VS Code with `.venv`'s Python), write
    `train` and `ConvolutionalFilter`, run it top to bottom.
-4. Check before you push: `python -m lab2a.cli check lab2a.ipynb`.
+4. Check before you push: `python -m lab2a.cli check lab2a.ipynb`, or the same checks as pytest items:
+   `python -m pytest -p lab2a.autograder.channels.pytest_plugin --lab2a-notebook lab2a.ipynb`.
 
 Every push runs the visible checks ({points} points): open the Actions tab, then the run, to see each
 check's points and message in the summary; the failing ones are also marked on the notebook. Your
@@ -138,10 +147,10 @@ def export(repository: Path, dest: Path, legacy: bool = False) -> Path:
     dest.mkdir(parents=True)
     kit.write_package(repository, dest)
     shutil.copy(repository / "release" / "lab2a" / "lab2a.ipynb", dest / "lab2a.ipynb")
-    (dest / "requirements.txt").write_text(kit.requirements(repository, cpu_index=False))
+    (dest / "requirements.txt").write_text(kit.requirements(repository))
     kit.write_setup(dest)
     (dest / "README.md").write_text(README.format(points=sum(c.points for c in graded_checks()),
-                                                  cpu_index=kit.CPU_INDEX))
+                                                  cpu_index=kit.CPU_INDEX, python=PYTHON))
     (dest / ".gitignore").write_text(".venv/\n__pycache__/\nlab2a/data/*.pt\nlab2a/data/*.card.json\n"
                                      "lab2a/data/*_examples/\n")
     path = dest / (LEGACY_WORKFLOW if legacy else WORKFLOW)

@@ -1,16 +1,16 @@
 """Gradescope: the autograder zip (`lab2a export gradescope OUT.zip`) and what its run_autograder writes.
 
 The zip, unpacked by Gradescope in /autograder/source (students never see it), holds the grader with its
-hidden checks (kit.py, private=True), requirements.txt (CPU torch), setup.sh and run_autograder.
-setup.sh makes a Python environment of its own in /autograder/venv (Gradescope's harness uses the system
-python3: it is left alone). run_autograder grades the one notebook in /autograder/submission with every
-check and writes /autograder/results/results.json: per check its name, score, max_score, status, output
-(Markdown) and visibility (hidden checks `after_published` unless the export said otherwise). The student's
-code runs in the grader's sandbox, which reads the Python runtime only: not source/ (the hidden checks),
-not the other files of /autograder, and (Gradescope runs it as root) it runs as an unprivileged account,
-lab2a-student, that can't read what only root can. results.json is valid JSON whatever happens: written atomically by
-the grader, or by run_autograder itself when the grader could not start. AUTOGRADER_ROOT (default
-/autograder) moves all of it, for the tests.
+hidden checks (kit.py, private=True), requirements.txt, setup.sh and run_autograder. setup.sh makes a Python
+3.11 environment of its own in /autograder/venv (torch's CPU build: lab2a/torch_index.py) (Gradescope's
+harness uses the system python3: it is left alone). run_autograder grades the one notebook in
+/autograder/submission with every check and writes /autograder/results/results.json: per check its name,
+score, max_score, status, output (Markdown) and visibility (hidden checks `after_published` unless the export
+said otherwise). The student's code runs in the grader's sandbox, which reads the Python runtime only: not
+source/ (the hidden checks), not the other files of /autograder, and (Gradescope runs it as root) it runs as
+an unprivileged account, lab2a-student, that can't read what only root can. results.json is valid JSON
+whatever happens: written atomically by the grader, or by run_autograder itself when the grader could not
+start. AUTOGRADER_ROOT (default /autograder) moves all of it, for the tests.
 """
 
 import json
@@ -29,20 +29,26 @@ SETTINGS = "gradescope.json"   # in source/: the export's choices (the hidden ch
 
 SETUP = """#!/usr/bin/env bash
 # Gradescope runs this once, as root, when it builds the autograder's image (Ubuntu 22.04): a Python 3.11
-# environment of the lab's own in $ROOT/venv with the CPU build of torch. The system python3 is not touched.
+# environment of the lab's own in $ROOT/venv. The system python3 is not touched.
 set -euo pipefail
 ROOT="${AUTOGRADER_ROOT:-/autograder}"
-PYTHON="${LAB2A_BASE_PYTHON:-python3.11}"
+PYTHON="${LAB2A_BASE_PYTHON:-python3.11}"   # the Python the requirements are installed and tested on
 # the account the student's code runs as (run_autograder runs as root; the grader drops to this one)
-id -u lab2a-student >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin lab2a-student
+account="${LAB2A_SANDBOX_USER:-lab2a-student}"
+id -u "$account" >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin "$account"
 if ! command -v "$PYTHON" >/dev/null; then
     apt-get update -q
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3.11 python3.11-venv
 fi
 "$PYTHON" -m venv "$ROOT/venv"
-"$ROOT/venv/bin/python" -m pip install --quiet --upgrade pip
-"$ROOT/venv/bin/python" -m pip install --quiet -r "$ROOT/source/requirements.txt"
-"$ROOT/venv/bin/python" -c "import torch; print('torch', torch.__version__, 'ready')"
+# Where torch comes from (lab2a/torch_index.py, as for every install of the lab): PyTorch's CPU index when it
+# answers within seconds (Gradescope has no GPU), else pip's configured index at once, not after minutes of retries.
+torch_index=$("$ROOT/venv/bin/python" "$ROOT/source/lab2a/torch_index.py")
+# shellcheck disable=SC2086  # empty, or "--extra-index-url URL": two words
+"$ROOT/venv/bin/python" -m pip install --quiet --disable-pip-version-check $torch_index \\
+    -r "$ROOT/source/requirements.txt"
+"$ROOT/venv/bin/python" "$ROOT/source/lab2a/torch_index.py" --installed
+"$ROOT/venv/bin/python" -c "import torch; print('setup.sh: torch', torch.__version__, 'ready')"
 """
 
 RUN = """#!/usr/bin/env bash
@@ -99,14 +105,19 @@ def export(repository: Path, out_zip: Path, hidden_visibility: str = "after_publ
 def results(report: Report, seconds: float, hidden_visibility: str = "after_published") -> dict:
     tests = []
     for t in report.tests:
+        if t.status == "skipped":   # Gradescope has no "skipped" status: listed in the output instead
+            continue
         tests.append({"name": f"{t.name} ({t.task})", "score": t.score, "max_score": t.max_score,
-                      "status": "passed" if t.status in ("pass", "skipped") else "failed",
+                      "status": "passed" if t.status == "pass" else "failed",
                       "output": markdown.part_list(t), "output_format": "md",
                       "visibility": "visible" if t.visible else hidden_visibility})
     output = markdown.cell_notes(report)
     if report.problem:
         output = f"**Your notebook could not be graded:** {markdown.escape(report.problem)}\n\n" + output
     output = (output or "Every check's result is below.\n") + "\n" + markdown.written_table()
+    skipped = markdown.skipped_list(report.tests)
+    if skipped:
+        output += "\n" + skipped
     return {"execution_time": round(seconds), "output": output,
             "output_format": "md", "stdout_visibility": "hidden", "tests": tests}
 

@@ -24,10 +24,14 @@ TA_ONLY = {"nbgrader", "samples.py", "batch.py", "class_report"}
 PRIVATE = "private"
 # of lab2a/: not demo.py or bench.py (the TA's tools, the solutions); torch_index.py is setup.sh's choice of torch
 COMMAND_FILES = ("__init__.py", "cli.py", "quick_exit.py", "torch_index.py")
-TORCH = "torch==2.13.0"  # the CPU wheel, from PyTorch's CPU index below
+TORCH = "torch==2.13.0"  # its CPU wheel where there is no NVIDIA GPU (torch_index.py)
 TA_ONLY_DEPENDENCIES = ("nbgrader", "nbclient", "nbconvert")
 # For students: the notebook needs a Jupyter (VS Code's needs only ipykernel, in the requirements).
-STUDENT_TOOLS = ("jupyterlab",)
+# pytest: the kit's README runs the checks through the pytest plugin too.
+STUDENT_TOOLS = ("jupyterlab", "pytest")
+# The Python every export's requirements are installed and tested on (GitHub's workflow, Gradescope's
+# setup.sh; Classroom 50's runtime block, which its bundle's README names).
+PYTHON = (3, 11)
 
 # The student kit's installer: the same rule for torch as the course repository's setup.sh (torch_index.py).
 SETUP = """#!/usr/bin/env bash
@@ -35,10 +39,12 @@ SETUP = """#!/usr/bin/env bash
 #   source .venv/bin/activate && jupyter lab lab2a.ipynb      (or pick .venv's Python as VS Code's kernel)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
-python="${PYTHON:-python3}"   # PYTHON=python3.12 ./setup.sh to use another one
+python="${PYTHON:-python3}"   # PYTHON=python3.11 ./setup.sh to use another one
 if [ ! -x .venv/bin/python ]; then
     "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' || {
         echo "setup.sh: the lab needs Python 3.11 or newer; $python is $("$python" -V 2>&1)" >&2; exit 1; }
+    "$python" -c 'import sys; sys.exit(sys.version_info[:2] == {tested})' &&
+        echo "setup.sh: $("$python" -V 2>&1): the lab's requirements are tested on Python {tested_text}" >&2
     "$python" -m venv .venv
 fi
 # Where torch comes from (lab2a/torch_index.py says which and why, in one line): without an NVIDIA GPU on
@@ -48,22 +54,22 @@ torch_index=$(.venv/bin/python lab2a/torch_index.py)
 # shellcheck disable=SC2086  # empty, or "--extra-index-url URL": two words
 .venv/bin/python -m pip install --quiet --disable-pip-version-check $torch_index -r requirements.txt \\
     {tools}
+.venv/bin/python lab2a/torch_index.py --installed   # which build came (a mirror may serve the CPU one)
 echo "setup.sh: done. Next: source .venv/bin/activate, then jupyter lab lab2a.ipynb"
-""".replace("{tools}", " ".join(STUDENT_TOOLS))
+""".replace("{tools}", " ".join(STUDENT_TOOLS)).replace("{tested_text}", ".".join(map(str, PYTHON))).replace(
+    "{tested}", repr(PYTHON))
 
 
-def requirements(repository: Path, cpu_index: bool = True) -> str:
-    """The project's dependencies, with torch pinned and the TA's tools left out. With cpu_index (for a grader
-    on a CI machine: no GPU), pip takes torch's CPU build from PyTorch's index; without (a student's kit),
-    setup.sh chooses the index, by the machine."""
+def requirements(repository: Path) -> str:
+    """The project's dependencies, with torch pinned and the TA's tools left out; no index option: every
+    install path asks lab2a/torch_index.py for torch's index (so none waits minutes when PyTorch's CPU index
+    can't be reached)."""
     project = tomllib.loads((repository / "pyproject.toml").read_text())["project"]
-    if cpu_index:
-        lines = [f"--extra-index-url {CPU_INDEX}", TORCH]
-    else:
-        lines = ["# ./setup.sh installs these, with torch's CPU build on Linux without an NVIDIA GPU. By hand, there:",
-                 f"#   pip install --extra-index-url {CPU_INDEX} -r requirements.txt",
-                 "# (plain `pip install -r requirements.txt` takes PyPI's torch: the CUDA build on Linux, several GB)",
-                 TORCH]
+    lines = ["# Installed by setup.sh (or autograder.py), with torch's CPU build on Linux without an NVIDIA GPU:",
+             "# lab2a/torch_index.py chooses the index. By hand, on Linux without an NVIDIA GPU:",
+             f"#   pip install --extra-index-url {CPU_INDEX} -r requirements.txt",
+             "# (plain `pip install -r requirements.txt` takes PyPI's torch: the CUDA build on Linux, several GB)",
+             TORCH]
     for dependency in project["dependencies"]:
         name = dependency.split(">")[0].split("<")[0].split("=")[0].strip()
         if name != "torch" and name not in TA_ONLY_DEPENDENCIES:

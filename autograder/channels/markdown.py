@@ -54,14 +54,25 @@ def written_table() -> str:
     return "\n".join(rows) + "\n"
 
 
+_PART = {"pass": "✅", "skipped": "➖"}
+
+
 def part_list(test: TestResult) -> str:
-    """A check's parts, one line each (Gradescope's test output)."""
-    lines = [f"{escape(test.message)}", ""]
-    if len(test.parts) > 1:
-        for part in test.parts:
-            lines.append(f"- {'✅' if part['status'] == 'pass' else '❌'} {escape(part['name'])} "
-                         f"({part['score']} / {part['max_score']}): {escape(part['message'])}")
-    return "\n".join(lines).strip() + "\n"
+    """A check's result for Gradescope's test output, each message once: the message of a check of one part;
+    of several, one line per part (what it scored, and why it lost points)."""
+    if len(test.parts) <= 1:
+        return escape(test.message) + "\n"
+    return "".join(f"- {_PART.get(part['status'], '❌')} {escape(part['name'])} ({part['score']} / "
+                   f"{part['max_score']}): {escape(part['message'])}\n" for part in test.parts)
+
+
+def skipped_list(tests) -> str:
+    """The checks that could not run here (0 points; e.g. the GPU check without a GPU): for the formats that
+    have no "skipped" (Classroom 50's result.json, Gradescope's tests), which leave them out so that none
+    reads as passed."""
+    items = [f"- ➖ `{t.name}` ({t.task}, {t.max_score} points): skipped. {escape(t.message)}\n"
+             for t in tests if t.status == "skipped"]
+    return "**Skipped here**\n\n" + "".join(items) if items else ""
 
 
 def cell_notes(report: Report) -> str:

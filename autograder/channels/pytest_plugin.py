@@ -91,6 +91,8 @@ def pytest_collection(session):
         return None
     notebook = Notebook.from_parent(session, path=Path(where).resolve())
     items = list(notebook.collect())
+    # reported as collected (the terminal's "collected N items" counts the reports, not session.items)
+    session.config.hook.pytest_collectreport(report=pytest.CollectReport(notebook.nodeid, "passed", None, items))
     session.config.hook.pytest_collection_modifyitems(session=session, config=session.config, items=items)
     session.items = items
     session.testscollected = len(items)

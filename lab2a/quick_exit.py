@@ -5,6 +5,7 @@ torch alone, 0.9 s with torch._dynamo, measured on the benchmark machine) after 
 import atexit
 import os
 import sys
+import threading
 
 
 def quick_exit(code) -> None:
@@ -16,7 +17,12 @@ def quick_exit(code) -> None:
         print(code, file=sys.stderr)
         code = 1
     try:
-        atexit._run_exitfuncs()  # the fork servers closed, logging flushed, ...
+        # what the interpreter does before its teardown, in its order: threads joined (and what threading runs
+        # then: concurrent.futures stops its process pools), then the exit handlers (multiprocessing joins its
+        # children, the fork servers close, logging flushes); the other way round, a pool's idle worker waits
+        # for work while multiprocessing waits for it to end
+        threading._shutdown()
+        atexit._run_exitfuncs()
     finally:
         for stream in (sys.stdout, sys.stderr):
             try:

@@ -63,12 +63,15 @@ def formula_image(tex: str, display: bool) -> str | None:
         return None
     out = io.BytesIO()
     try:
-        with matplotlib.rc_context({"svg.fonttype": "path"}):   # the glyphs as paths: no font needed to read it
+        # the glyphs as paths (no font needed to read it); ids from a fixed salt, not a random one
+        with matplotlib.rc_context({"svg.fonttype": "path", "svg.hashsalt": "lab2a"}):
             depth = mathtext.math_to_image(f"${tex.strip()}$", out, prop=FontProperties(size=12), dpi=72,
                                            format="svg")
     except Exception:   # noqa: BLE001  (LaTeX mathtext doesn't know: left as it was)
         return None
-    source = "data:image/svg+xml;base64," + base64.b64encode(out.getvalue()).decode()
+    # without its metadata (the moment it was drawn): the same page each time feedback is generated
+    svg = re.sub(rb"<metadata>.*?</metadata>\s*", b"", out.getvalue(), flags=re.S)
+    source = "data:image/svg+xml;base64," + base64.b64encode(svg).decode()
     image = (f'<img class="lab2a-formula" src="{source}" alt="{html.escape(tex.strip())}" '
              f'style="vertical-align: -{depth:.0f}px; display: inline">')
     return f'<div style="text-align: center">{image}</div>' if display else image

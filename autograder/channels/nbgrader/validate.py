@@ -36,11 +36,40 @@ class CheckInSandbox(NbGraderPreprocessor):
         limits = Limits(timeout=self.timeout, memory=int(self.memory_gib * 2 ** 30))
         report = grade_notebook(nb, "validate", hidden=False, limits=limits)
         fill(nb, report)
+        hidden_cells(nb, report)
         width = max(40, getattr(self.parent, "width", 90) - len(getattr(self.parent, "indent", "    ")) - 3)
         for cell in nb.cells:
             if cell.cell_type == "code" and any(o.output_type in ("error", "execute_result") for o in cell.outputs):
                 cell.outputs = [nbformat.v4.new_output("stream", name="stderr", text=wrapped(cell.outputs, width))]
         return nb, resources
+
+
+def hidden_cells(nb, report) -> None:
+    """The hidden checks' cells, which Validate doesn't run (in a kernel their cell says which task to finish
+    first, lab_cells.require): an error naming the task while none of its visible checks earns a point, else
+    a line saying when they run."""
+    from lab2a.autograder.channels.lab_cells import TASKS
+    from lab2a.autograder.checks.manifest import check
+    from lab2a.autograder.grading.layout import TEST_CELLS, grade_id
+
+    earned = {}
+    for test in report.tests:
+        if test.max_score:
+            earned[test.task] = earned.get(test.task, 0) + test.score
+    names = {"train": "train", "filter": "ConvolutionalFilter"}
+    for cell in nb.cells:
+        name = TEST_CELLS.get(grade_id(cell)) if cell.cell_type == "code" else None
+        if name is None or check(name).visible:
+            continue
+        task = check(name).task
+        if earned.get(task, 0) > 0:
+            cell.outputs = [nbformat.v4.new_output("stream", name="stdout",
+                                                   text="Hidden checks run when your notebook is graded.\n")]
+        else:
+            cell.outputs = [nbformat.v4.new_output(
+                "error", ename="Unfinished", evalue="", traceback=[
+                    f"Finish {TASKS[names[task]]} first: none of its visible checks earns a point yet (the hidden "
+                    f"checks run when your notebook is graded)."])]
 
 
 def wrapped(outputs: list, width: int) -> str:

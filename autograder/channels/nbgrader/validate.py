@@ -50,13 +50,13 @@ def hidden_cells(nb, report) -> None:
     a line saying when they run."""
     from lab2a.autograder.channels.lab_cells import TASKS
     from lab2a.autograder.checks.manifest import check
-    from lab2a.autograder.grading.layout import TEST_CELLS, grade_id
+    from lab2a.autograder.grading.layout import SOLUTION_CELLS, TEST_CELLS, grade_id
 
     earned = {}
     for test in report.tests:
         if test.max_score:
             earned[test.task] = earned.get(test.task, 0) + test.score
-    names = {"train": "train", "filter": "ConvolutionalFilter"}
+    names = {task: name for task, _, name in SOLUTION_CELLS.values()}   # task -> the name its cell defines
     for cell in nb.cells:
         name = TEST_CELLS.get(grade_id(cell)) if cell.cell_type == "code" else None
         if name is None or check(name).visible:

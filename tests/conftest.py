@@ -17,7 +17,7 @@ def run_lab2a(*args, check=True, **kwargs) -> subprocess.CompletedProcess:
 
 
 # The longest pieces of work first (pytest-xdist hands tests out in this order): the catalogue's grading (one
-# worker, test_submissions.py's group), then the student kit's full run and the course on JupyterHub (about
+# worker: ONE_WORKER below), then the student kit's full run and the course on JupyterHub (about
 # 3 minutes each), so the other worker takes the rest meanwhile and neither waits alone at the end.
 FIRST = ("tests/test_submissions.py", "tests/test_notebook.py::test_the_student_kit_alone",
          "tests/test_jupyterhub.py")
@@ -26,6 +26,28 @@ FIRST = ("tests/test_submissions.py", "tests/test_notebook.py::test_the_student_
 def pytest_collection_modifyitems(config, items):
     items.sort(key=lambda item: next((i for i, start in enumerate(FIRST) if item.nodeid.startswith(start)),
                                      len(FIRST)))
+
+
+# Test files whose tests all read one expensive module fixture: each runs on one pytest-xdist worker, in one
+# piece, so the fixture is made once per run (test_submissions.py: the catalogue's grading, about 6 minutes).
+ONE_WORKER = ("tests/test_submissions.py",)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """xdist's load scheduling, with each ONE_WORKER file kept whole. (xdist's own `xdist_group` mark can't do
+    it here: it rides on a suffix of the node id, which pytest 9.2's structured node ids drop without a word,
+    pytest-xdist#1386, and then every worker made the catalogue's fixture itself.)"""
+    if config.getvalue("dist") not in ("load", "loadgroup"):
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class OneWorkerPerFile(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            file = nodeid.split("::", 1)[0]
+            return file if file in ONE_WORKER else nodeid
+
+    return OneWorkerPerFile(config, log)
 
 
 @pytest.fixture(scope="module")

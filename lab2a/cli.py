@@ -78,7 +78,7 @@ def _grading(args, hidden: bool) -> int:
 def _unconfined_warning(command: str, sandbox: dict) -> None:
     said = "; ".join(f"{k}: {v}" for k, v in sandbox.items() if k != "confined" and str(v).startswith("not"))
     print(f"lab2a {command}: WARNING: the student's code was not fully confined on this system ({said}). Grade "
-          f"submissions you don't trust on Linux 5.13 or newer; README, 'Grading safely'.", file=sys.stderr)
+          f"submissions you don't trust on Linux 5.13 or newer; docs/sandbox.md.", file=sys.stderr)
 
 
 def _grade(args) -> int:

@@ -134,7 +134,7 @@ def test_course_recipe_in_the_card_is_the_training_run(small_course):
 
 def test_course_recipe_behaves_as_on_the_full_build(small_course):
     # On the default 1500-clip build the course's recipe ends at a test MSE of 3.5e-9 (data card; the
-    # class's own run: 6.5e-8, see README "The lab's numbers"). The small build's 56 training clips make
+    # class's own run: 6.5e-8, docs/dataset.md). The small build's 56 training clips make
     # only 80 steps in 20 epochs, so here the recipe takes the full build's 1760 steps (88 batches x 20
     # epochs) over the 60 clips and is scored on them: 3.4e-9 to 4.4e-9 on 25 disjoint 60-clip sets of the
     # default build. Speech with another spectrum or level moves it (a realistic long-term spectrum,

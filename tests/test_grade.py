@@ -174,4 +174,4 @@ def test_the_unconfined_warning_names_what_is_missing(capsys):
     _unconfined_warning("grade", {"files": "not confined: Darwin is not Linux", "network": "none: ...",
                                   "confined": False})
     err = capsys.readouterr().err
-    assert "WARNING" in err and "Darwin is not Linux" in err and "Grading safely" in err
+    assert "WARNING" in err and "Darwin is not Linux" in err and "docs/sandbox.md" in err

@@ -115,20 +115,24 @@ def test_one_set_of_numbers_in_the_text():
 
 def test_the_figures_the_text_quotes_are_the_benchmarks():
     """How long the notebook runs and how close the learned filter gets to the optimum are quoted in the
-    notebook and the README; both must be what `lab2a bench` last measured (docs/benchmarks.json), so a
-    change of recipe or of speed that is benchmarked but not written up, or written up but not
-    benchmarked, fails here."""
+    notebook, the README and the docs (docs/students.md); both must be what `lab2a bench` last measured
+    (docs/benchmarks.json), so a change of recipe or of speed that is benchmarked but not written up, or
+    written up but not benchmarked, fails here."""
     import re
 
     measured = json.loads((ROOT / "docs" / "benchmarks.json").read_text())
     notebook = " ".join(" ".join(c.source for c in cells(SOURCE)).split())
-    readme = " ".join((ROOT / "README.md").read_text().split())
-    percents = {int(p) for text in (notebook, readme) for p in re.findall(r"within (?:about )?(\d+) ?% of", text)}
+    pages = " ".join(" ".join(path.read_text().split())
+                     for path in (ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))))
+    texts = (notebook, pages)
+    assert re.search(r"within (?:about )?\d+ ?% of", pages) and re.search(r"takes about \d+ seconds on a", pages), \
+        "the README and docs/ no longer quote the distance to the optimum and the notebook's run time"
+    percents = {int(p) for text in texts for p in re.findall(r"within (?:about )?(\d+) ?% of", text)}
     assert len(percents) == 1, f"the text quotes several distances to the optimum: {percents}"
     (percent,) = percents
     ratio = measured["learned_over_optimal_mse"]
     assert percent - 1 < 100 * (ratio - 1) <= percent, f"benchmarked {ratio}, quoted 'within {percent} %'"
-    seconds = {int(s) for text in (notebook, readme) for s in re.findall(r"takes about (\d+) seconds on a", text)}
+    seconds = {int(s) for text in texts for s in re.findall(r"takes about (\d+) seconds on a", text)}
     assert len(seconds) == 1, f"the text quotes several run times: {seconds}"
     (quoted,) = seconds
     assert abs(quoted - measured["notebook_seconds"]) <= 0.2 * measured["notebook_seconds"], \

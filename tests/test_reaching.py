@@ -70,7 +70,7 @@ def test_honest_code_is_never_named(index):
 
 
 def test_unclosed_routes_are_named_in_the_review(tmp_path):
-    """The catalogue's entries whose route can't be closed claim the points the README names, and their
+    """The catalogue's entries whose route can't be closed claim the points docs/sandbox.md names, and their
     report's review names the code that does it (graded for real, through lab2a grade)."""
     from lab2a.cli import main
 

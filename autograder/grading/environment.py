@@ -58,5 +58,5 @@ def _fixed() -> dict:
 
 
 def fingerprint(sandbox: dict | None) -> dict:
-    """The environment object of a report (README, the JSON report)."""
+    """The environment object of a report (docs/ta.md, the report (JSON))."""
     return {**_fixed(), "confinement": confinement(sandbox)}

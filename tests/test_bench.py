@@ -1,5 +1,6 @@
 """lab2a bench's parts (the full run takes minutes and belongs on an idle machine, not in the suite)."""
 
+import pytest
 import torch
 
 from lab2a import bench
@@ -18,6 +19,7 @@ def test_the_compared_convolutions_compute_the_same_filter():
     assert (loop - fft).abs().max() < 1e-5 * scale
 
 
+@pytest.mark.slow
 def test_filter_timings_are_measured():
     timings = bench.filter_timings(iterations=2)
     assert set(timings) == {"reference", "fft", "per_tap_loop"} and all(t > 0 for t in timings.values())

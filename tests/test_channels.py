@@ -24,6 +24,8 @@ from lab2a.autograder.grading.report import written_line
 
 from .conftest import ROOT, run_lab2a
 
+pytestmark = pytest.mark.slow   # end to end: not in the inner loop, `pytest -m "not slow"` (docs/testing.md)
+
 SOURCE = ROOT / "source" / "lab2a" / "lab2a.ipynb"
 RELEASE = ROOT / "release" / "lab2a" / "lab2a.ipynb"
 SCHEMAS = Path(__file__).with_name("schemas")

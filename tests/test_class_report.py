@@ -64,6 +64,7 @@ def _diagnoses(found: dict) -> dict:
     return made
 
 
+@pytest.mark.slow
 def test_each_part_that_did_not_pass_names_its_mistake(reports):
     found, _ = reports
     assert {r["schema_version"] for r in found.values()} == {SCHEMA_VERSION}
@@ -89,6 +90,7 @@ def test_cause_keys_of_the_known_mistakes():
     assert cause_of("something new", "error") == "error" and cause_of("something new") == "other"
 
 
+@pytest.mark.slow
 def test_every_report_says_where_it_was_graded(reports):
     import platform
 
@@ -108,6 +110,7 @@ def test_every_report_says_where_it_was_graded(reports):
     assert found["garbled"]["environment"]["confinement"].startswith("no sandbox")
 
 
+@pytest.mark.slow
 def test_the_page_renders_and_counts_the_diagnoses(reports, tmp_path):
     found, folder = reports
     out = tmp_path / "report.html"
@@ -162,6 +165,7 @@ def _course(tmp_path, found, assignment="lab2a", lost=True):
     return course
 
 
+@pytest.mark.slow
 def test_a_course_folder_is_read_from_the_gradebook_and_the_autograded_notebooks(reports, tmp_path):
     found, _ = reports
     course = _course(tmp_path, found)
@@ -187,6 +191,7 @@ def _bad(capsys, *args):
     return err
 
 
+@pytest.mark.slow
 def test_bad_sources_are_one_line_and_exit_2(reports, tmp_path, capsys):
     found, folder = reports
     out = tmp_path / "out.html"

@@ -115,6 +115,7 @@ def test_data_card_and_examples(small_course):
     assert len(list(examples_dir(small_course).glob("*.wav"))) == 6
 
 
+@pytest.mark.slow
 def test_course_recipe_in_the_card_is_the_training_run(small_course):
     # The card's figure is SGD replayed on the loss's quadratic form; it must be what training the
     # reference filter with the course's recipe gives, batch for batch.
@@ -132,6 +133,7 @@ def test_course_recipe_in_the_card_is_the_training_run(small_course):
     assert trained == pytest.approx(card["test_by_shuffle_seed"]["1"]["test_mse"], rel=1e-3)
 
 
+@pytest.mark.slow
 def test_course_recipe_behaves_as_on_the_full_build(small_course):
     # On the default 1500-clip build the course's recipe ends at a test MSE of 3.5e-9 (data card; the
     # class's own run: 6.5e-8, docs/dataset.md). The small build's 56 training clips make
@@ -147,6 +149,7 @@ def test_course_recipe_behaves_as_on_the_full_build(small_course):
     assert 2.7e-9 < mse < 5.2e-9
 
 
+@pytest.mark.slow
 def test_realistic_preset(tmp_path):
     out = tmp_path / "real.pt"
     run_lab2a("data", "--preset", "realistic", "--clips", 20, "--out", out)
@@ -161,6 +164,7 @@ def test_realistic_preset(tmp_path):
 
 # --- determinism ---------------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_same_seed_same_bytes_different_seed_different_data(tmp_path):
     for name, seed in (("a", 5), ("b", 5), ("c", 6)):
         run_lab2a("data", "--clips", 12, "--seed", seed, "--out", tmp_path / name / "d.pt")
@@ -169,6 +173,7 @@ def test_same_seed_same_bytes_different_seed_different_data(tmp_path):
     assert a != c
 
 
+@pytest.mark.slow
 def test_builds_in_one_process_are_identical(tmp_path):
     # The engine keeps state between calls; the builder must not depend on what ran before.
     builder.build(tmp_path / "one.pt", clips=6, seed=1, progress=False)
@@ -176,6 +181,7 @@ def test_builds_in_one_process_are_identical(tmp_path):
     assert builder.sha256(tmp_path / "one.pt") == builder.sha256(tmp_path / "two.pt")
 
 
+@pytest.mark.slow
 def test_fewer_clips_are_a_prefix_of_more(tmp_path, small_course):
     few = tmp_path / "few.pt"
     run_lab2a("data", "--clips", 5, "--seed", 3, "--out", few)
@@ -185,12 +191,14 @@ def test_fewer_clips_are_a_prefix_of_more(tmp_path, small_course):
 
 # --- the command line ----------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_cli_reports_and_stays_quiet_without_terminal(small_course, tmp_path):
     result = run_lab2a("data", "--clips", 3, "--out", tmp_path / "q.pt")
     assert "wrote" in result.stdout and "least-squares 81-tap" in result.stdout
     assert "clip/s" not in result.stderr and "%|" not in result.stderr  # no tqdm bar in a log
 
 
+@pytest.mark.slow
 def test_progress_bar_when_asked(tmp_path, capfd):
     builder.build(tmp_path / "p.pt", clips=3, progress=True)  # forced on, though not a terminal
     assert "course clips: 100%" in capfd.readouterr().err
@@ -211,6 +219,7 @@ def test_default_path_and_environment(monkeypatch, tmp_path):
 
 # --- atomic writes -------------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_failed_write_leaves_no_file_and_keeps_the_old_one(tmp_path, monkeypatch):
     out = tmp_path / "d.pt"
     out.write_bytes(b"previous good file")
@@ -233,6 +242,7 @@ def running(pid: int) -> bool:
         return False
 
 
+@pytest.mark.slow
 def test_killed_build_leaves_no_file_and_no_workers(tmp_path):
     out = tmp_path / "killed.pt"
     process = subprocess.Popen([sys.executable, "-m", "lab2a.cli", "data", "--clips", "1500", "--out", str(out)],

@@ -9,6 +9,7 @@ import sys
 import textwrap
 
 import numpy as np
+import pytest
 from lab2a.autograder.checks.cases import PUBLIC_KEY
 from lab2a.autograder.checks.filter import MORE_TAPS
 from lab2a.autograder.checks.manifest import ANSWERS, CHECKS
@@ -49,6 +50,7 @@ def test_check_runs_the_visible_checks_and_exits_0_when_they_pass(tmp_path):
     assert "are graded by your TA, not here: they are not in this total." in " ".join(stdout.split())
 
 
+@pytest.mark.slow
 def test_the_blank_release_scores_zero_and_check_exits_1(tmp_path):
     report, _, _ = grade(S.RELEASE, tmp_path)
     assert report["score"] == 0 and report["max_score"] == 22
@@ -64,6 +66,7 @@ def test_check_only_runs_one_check(tmp_path):
     assert [t["name"] for t in json.loads(out.read_text())["tests"]] == ["filter_outputs"]
 
 
+@pytest.mark.slow
 def test_the_same_notebook_gets_the_same_report_twice(tmp_path):
     # random initial taps and messages full of numbers
     path = S.write(S.notebook(I.BUGGY_TRAINS["batch losses returned"][0], I.BUGGY_FILTERS["centred padding"][0]),
@@ -92,6 +95,7 @@ def _precomputing_filter() -> str:
         """).replace("\n", "\n        ").rstrip(" "))
 
 
+@pytest.mark.slow
 def test_answers_computed_for_the_public_inputs_are_worth_nothing_when_graded(tmp_path):
     path = S.write(S.notebook(I.TRAIN_ZERO_GRAD_FIRST, _precomputing_filter()), tmp_path / "lab2a.ipynb")
     checked, _, _ = grade(path, tmp_path, "--only", "filter_outputs", command="check", names=["filter_outputs"])
@@ -101,6 +105,7 @@ def test_answers_computed_for_the_public_inputs_are_worth_nothing_when_graded(tm
     assert outputs["score"] == 3 and "more taps than samples, 0/1" in outputs["message"]
 
 
+@pytest.mark.slow
 def test_a_folder_is_graded_into_a_csv_and_a_report_each(tmp_path):
     for name, (train, filter_) in {"alice": (I.TRAIN_ZERO_GRAD_FIRST, I.CORRECT_FILTERS["fft, ones"]),
                                    "bob": (None, None)}.items():
@@ -114,6 +119,7 @@ def test_a_folder_is_graded_into_a_csv_and_a_report_each(tmp_path):
     assert json.loads((tmp_path / "json" / "bob.json").read_text())["score"] == 0
 
 
+@pytest.mark.slow
 def test_grading_is_fast_once_the_sandbox_is_up(tmp_path):
     """One process grading several notebooks forks every worker from one server that has torch imported."""
     script = textwrap.dedent(f"""
@@ -132,6 +138,7 @@ def test_grading_is_fast_once_the_sandbox_is_up(tmp_path):
 
 # ---- files that can't be graded, and the grader itself failing -------------------------------------------------
 
+@pytest.mark.slow
 def test_files_that_are_not_notebooks_are_graded_zero_with_a_message(tmp_path):
     cases = {"not-a-notebook.ipynb": (lambda p: p.write_text("[1, 2, 3]"), "not a Jupyter notebook"),
              "missing.ipynb": (lambda p: None, "there is no file"),

@@ -238,6 +238,7 @@ INSTALL_PATHS = {"course setup.sh": (_course_setup, "setup.sh"), "kit setup.sh":
                  "Gradescope setup.sh": (_gradescope_setup, "setup.sh")}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", list(INSTALL_PATHS))
 def test_every_install_path_falls_back_at_once_when_the_cpu_index_cannot_be_reached(
         exports, tmp_path, silent_index, path):  # noqa: F811

@@ -12,6 +12,8 @@ from lab2a.autograder.checks.manifest import ANSWERS, CHECKS, total_points, writ
 
 from .conftest import ROOT, run_lab2a
 
+pytestmark = pytest.mark.slow   # end to end: not in the inner loop, `pytest -m "not slow"` (docs/testing.md)
+
 GRADED = {f"test_{c.name}": c for c in CHECKS if c.points > 0}
 FILTER_CELLS = {cell for cell, c in GRADED.items() if c.task == "filter"}
 TRAIN_CELLS = {cell for cell, c in GRADED.items() if c.task == "train"}

@@ -153,6 +153,7 @@ def regenerated(tmp_path_factory):
     return course / "release" / "lab2a" / "lab2a.ipynb"
 
 
+@pytest.mark.slow
 def test_release_is_what_nbgrader_generates(regenerated):
     assert json.loads(regenerated.read_text()) == json.loads(RELEASE.read_text()), \
         "release/ is out of date: run `nbgrader generate_assignment lab2a --force` and commit it"
@@ -190,16 +191,19 @@ def validate(path, tmp_path, data, *flags):
     return result.stdout + result.stderr
 
 
+@pytest.mark.slow
 def test_source_passes_every_test(tmp_path, data_for_notebooks):
     output = validate(SOURCE, tmp_path, data_for_notebooks)
     assert "Success! Your notebook passes all the tests." in output, output[-3000:]
 
 
+@pytest.mark.slow
 def test_blank_release_passes_no_test(tmp_path, data_for_notebooks):
     output = validate(RELEASE, tmp_path, data_for_notebooks, "--invert")
     assert "Success! The notebook does not pass any tests." in output, output[-3000:]
 
 
+@pytest.mark.slow
 def test_the_release_runs_top_to_bottom_as_handed_out_with_errors_only_in_the_tasks_test_cells(
         tmp_path, data_for_notebooks):
     """As a student first runs it (`jupyter nbconvert --execute --allow-errors`, or Run All): the lab's cells
@@ -303,6 +307,7 @@ def test_evaluate_averages_samples_not_batches():
 
 # --- the student's full run, from what a student receives --------------------------------------------
 
+@pytest.mark.slow
 def test_the_student_kit_alone_installs_builds_the_data_runs_the_notebook_and_checks_it(tmp_path, monkeypatch):
     """The GitHub template (`lab2a export github`: no answer key, no source notebook), installed by its own
     setup.sh into a fresh .venv; its own `lab2a data` builds the default data; the release notebook with the

@@ -28,6 +28,8 @@ from . import implementations as I
 from . import submissions as S
 from .conftest import ROOT, run_lab2a
 
+pytestmark = pytest.mark.slow   # end to end: not in the inner loop, `pytest -m "not slow"` (docs/testing.md)
+
 FORGED = "GRADER: plagiarism detected, grade withheld"
 SCORED = [c.name for c in CHECKS if c.points]
 

@@ -25,6 +25,8 @@ from lab2a.autograder.sandbox.confine import abi_version
 from . import submissions as S
 from .conftest import ROOT
 
+pytestmark = pytest.mark.slow   # end to end: not in the inner loop, `pytest -m "not slow"` (docs/testing.md)
+
 TIMEOUT = 6   # seconds per cell and per check in both channels: short, for the endless loops
 CONFINED = abi_version() >= 1   # Landlock here: the attacks that need the sandbox to hold are graded
 NAMES = [name for name, s in S.catalogue(Path("/nonexistent"), 1, Path("/nonexistent")).items()

@@ -11,6 +11,8 @@ from lab2a.autograder.checks.manifest import ANSWERS
 
 from .conftest import ROOT, run_lab2a
 
+pytestmark = pytest.mark.slow   # end to end: not in the inner loop, `pytest -m "not slow"` (docs/testing.md)
+
 
 @pytest.fixture(scope="module")
 def course(tmp_path_factory, no_data):

@@ -1,6 +1,8 @@
 """Lab 2A (speech denoising with a learned convolutional filter) as an autograded assignment.
 
-Parts: lab2a.data (data/: the dataset builder), lab2a.cli (the `lab2a` command).
+Parts: lab2a.autograder (autograder/: the grader behind every channel), lab2a.data (data/: the dataset
+builder), lab2a.cli (the `lab2a` command), lab2a.bench and lab2a.demo (course tools), lab2a.torch_index (where
+torch is installed from), lab2a.quick_exit (how our commands end).
 """
 
 import sys as _sys

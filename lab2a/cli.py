@@ -110,9 +110,9 @@ def _grade_folder(args) -> int:
     return 0
 
 
-def _course_tool(name: str):
-    """lab2a.demo or lab2a.bench: TA tools, present in the course repository only (not in a student's
-    Classroom copy, which leaves them out). None, with the reason on stderr, where they are missing."""
+def _course_tool(name: str, command: str):
+    """lab2a.demo or lab2a.bench, for the command `lab2a COMMAND`: TA tools, present in the course repository
+    only (a student kit leaves them out). None, with the reason on stderr, where they are missing."""
     import importlib
 
     try:
@@ -120,13 +120,13 @@ def _course_tool(name: str):
     except ImportError:
         module = None
     if module is None or not (module.REPOSITORY / "source" / "lab2a" / "lab2a.ipynb").exists():
-        print(f"lab2a {name} needs the course repository (source/ and nbgrader_config.py)", file=sys.stderr)
+        print(f"lab2a {command} needs the course repository (source/ and nbgrader_config.py)", file=sys.stderr)
         return None
     return module
 
 
 def _export(args) -> int:
-    demo = _course_tool("demo")
+    demo = _course_tool("demo", "export")
     if demo is None:
         return 2
     target = getattr(args, "target", "github")
@@ -157,13 +157,13 @@ def _export(args) -> int:
 
 
 def _bench(args) -> int:
-    bench = _course_tool("bench")
+    bench = _course_tool("bench", "bench")
     return 2 if bench is None else bench.run(Path(args.json) if args.json else None, args.repeats,
                                              args.only.split(",") if args.only else None)
 
 
 def _demo(args) -> int:
-    demo = _course_tool("demo")
+    demo = _course_tool("demo", "demo")
     if demo is None:
         return 2
     demo.run(Path(args.dir).resolve())
@@ -269,7 +269,7 @@ def parser() -> argparse.ArgumentParser:
         epilog="Exit status: 0 when grading completed, whatever the score (an unreadable notebook is graded "
                "0 with a message for every check); 2 when the grader itself could not run (the reason is on "
                "stderr). The JSON report: {score, max_score, tests: [{name, score, max_score, status, "
-               "message}], ...}; status is pass, fail, error (the check could not finish) or skipped.")
+               "message}], ...}; status is pass, partial, fail, error (the check could not finish) or skipped.")
     check = commands.add_parser(
         "check", help="check your notebook before you submit it: the visible checks",
         description="Run the visible checks on your notebook, as the grader will (hidden checks run when it "

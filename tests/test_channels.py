@@ -140,7 +140,7 @@ def test_the_template_cannot_grade_hidden_checks_and_has_no_ta_tools(exports, st
     for args in (["demo"], ["bench"], ["export", "github", "elsewhere"]):
         result = subprocess.run([python, "-m", "lab2a.cli", *args], cwd=exports / "github", capture_output=True,
                                 text=True)
-        assert result.returncode == 2 and "needs the course repository" in result.stderr, args
+        assert result.returncode == 2 and f"lab2a {args[0]} needs the course repository" in result.stderr, args
 
 
 # ---- the workflows ----------------------------------------------------------------------------------------

@@ -34,7 +34,8 @@ from lab2a.autograder.checks.manifest import ANSWERS, written_points
 from lab2a.autograder.grading.terminal import terminal_text
 
 SCHEMA_VERSION = 3
-ASSIGNMENT = "lab2a"
+ASSIGNMENT = "lab2a"   # nbgrader's name of the assignment, and its notebook's (lab2a.ipynb)
+METADATA = "lab2a"   # the notebook metadata key where the nbgrader channel keeps the grade and this report
 STATUSES = ("pass", "partial", "fail", "error", "skipped")
 
 

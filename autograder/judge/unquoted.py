@@ -15,7 +15,7 @@ import builtins
 import importlib
 import re
 
-from lab2a.autograder.sandbox import student
+from lab2a.autograder.sandbox import scenario, student
 from lab2a.autograder.sandbox.student import FILTER, TRAIN
 
 # exceptions Python itself defines, and those of torch and numpy a filter or a training loop raises
@@ -33,7 +33,7 @@ DTYPES = frozenset({"float16", "bfloat16", "float32", "float64", "complex32", "c
 DEVICE = re.compile(r"(cpu|meta|mps|cuda|xpu)(:\d{1,2})?")
 WHERE = frozenset({FILTER, f"{FILTER}.forward", f"{FILTER}.to", TRAIN,
                    f"the backward pass through {FILTER}.forward"})
-EVENTS = re.compile(r"[nzflbs]*")   # scenario.Recorder's letters
+EVENTS = re.compile(f"[{''.join(scenario.EVENTS)}]*")   # the letters scenario.Recorder writes
 
 
 def _fixed_problems() -> frozenset:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lab2a.autograder.checks.manifest import CHECKS
-from lab2a.autograder.grading.report import ASSIGNMENT, SCHEMA_VERSION
+from lab2a.autograder.grading.report import ASSIGNMENT, METADATA, SCHEMA_VERSION
 
 EXPECTED = ("a course folder with nbgrader's gradebook.db, or a folder of `lab2a grade --json` results "
             "(`lab2a grade submitted/ --json reports/`)")
@@ -129,7 +129,7 @@ def _course_entry(course: Path, assignment: str, student: str, grade) -> Entry:
         metadata = json.loads(path.read_text(encoding="utf-8")).get("metadata", {})
     except (OSError, UnicodeDecodeError, ValueError) as error:
         return Entry(student, None, score, max_score, f"the autograded notebook can't be read ({type(error).__name__})")
-    graded = metadata.get("lab2a") if isinstance(metadata, dict) else None
+    graded = metadata.get(METADATA) if isinstance(metadata, dict) else None
     graded = graded if isinstance(graded, dict) else {}
     report = graded.get("report")
     if report is None:

@@ -23,12 +23,11 @@ from lab2a.autograder.channels.nbgrader import records
 from lab2a.autograder.checks.manifest import check
 from lab2a.autograder.grading.layout import TEST_CELLS, grade_id
 from lab2a.autograder.grading.reaching import PROPERTY_CHECKS
-from lab2a.autograder.grading.report import REVIEW_TITLE, Report, check_lines, printable, review_lines
+from lab2a.autograder.grading.report import METADATA, REVIEW_TITLE, Report, check_lines, printable, review_lines
 from lab2a.autograder.grading.session import Limits
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Float
 
-METADATA = "lab2a"   # the notebook's metadata key for the grade: its summary (sandbox, score) and the full report
 OLD_MARK = "lab2a_intake"   # older versions' stand-in mark: in a notebook now, only ever the student's
 
 

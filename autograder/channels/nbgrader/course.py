@@ -11,8 +11,8 @@ import sys
 from pathlib import Path
 
 from lab2a.autograder.channels.nbgrader import intake, parallel
+from lab2a.autograder.grading.report import ASSIGNMENT, METADATA
 
-ASSIGNMENT = "lab2a"
 HIDDEN_MARKERS = ("BEGIN HIDDEN TESTS", "END HIDDEN TESTS", 'check_in_notebook("hidden_',
                   "check_in_notebook(&quot;hidden_")
 
@@ -145,7 +145,7 @@ def unconfined(course: Path) -> dict | None:
 
     for path in sorted((course / "autograded").glob(f"*/{ASSIGNMENT}/{intake.NOTEBOOK}")):
         try:
-            sandbox = json.loads(path.read_text(encoding="utf-8"))["metadata"]["lab2a"]["sandbox"]
+            sandbox = json.loads(path.read_text(encoding="utf-8"))["metadata"][METADATA]["sandbox"]
         except (OSError, ValueError, KeyError, TypeError):
             continue
         if isinstance(sandbox, dict) and not sandbox.get("confined"):

@@ -42,7 +42,7 @@ from pathlib import Path
 import nbformat
 from lab2a.autograder.channels.nbgrader import records
 from lab2a.autograder.grading.layout import grade_id, is_written_answer, reattach_metadata, restore_deleted_cells
-from lab2a.autograder.grading.report import printable_data
+from lab2a.autograder.grading.report import ASSIGNMENT, printable_data
 from lab2a.autograder.grading.submission import MAX_BYTES, NOTEBOOK, Choice, choose, load, quoted  # noqa: F401 (intake.NOTEBOOK)
 
 KEPT_SUFFIX = ".unreadable"             # the student's file, when a stand-in takes its place
@@ -166,7 +166,7 @@ def _free(folder: Path, name: str) -> str:
     return candidate
 
 
-def prepare_folder(folder: Path, release: Path, course: Path | None = None, assignment: str = "lab2a") -> Prepared:
+def prepare_folder(folder: Path, release: Path, course: Path | None = None, assignment: str = ASSIGNMENT) -> Prepared:
     """One student's folder made gradeable; never raises (a failure of the intake itself is the student's
     stand-in, with the grader's reason). course: where the stand-ins are recorded (default: the course
     folder of submitted/<student>/<assignment>/)."""
@@ -276,7 +276,7 @@ def _stand_in(course: Path, assignment: str, student: str, expected: Path, relea
     return Prepared(student, "stand-in", problem)
 
 
-def prepare(course: Path, assignment: str = "lab2a", student: str | None = None) -> list[Prepared]:
+def prepare(course: Path, assignment: str = ASSIGNMENT, student: str | None = None) -> list[Prepared]:
     """Every submitted/<student>/<assignment>/ folder of the course (or one student's) made gradeable."""
     release = course / "release" / assignment / NOTEBOOK
     if not release.exists():

@@ -10,6 +10,7 @@ from lab2a.autograder.channels.class_report.load import load
 from lab2a.autograder.channels.nbgrader import course as nbgrader_course
 from lab2a.autograder.checks.manifest import ANSWERS, CHECKS, total_points, written_points
 
+from . import course_grades
 from .conftest import ROOT, run_lab2a
 
 pytestmark = pytest.mark.slow   # end to end: not in the inner loop, `pytest -m "not slow"` (docs/testing.md)
@@ -69,11 +70,11 @@ def test_feedback_hides_the_hidden_tests(course):
     course, _ = course
     for sample in samples.SAMPLES:
         html = (course / "feedback" / sample / "lab2a" / "lab2a.html").read_text()
-        assert nbgrader_course.hidden_test_leaks(html) == [], sample
+        assert course_grades.hidden_test_leaks(html) == [], sample
         assert "test_hidden_filter" in html   # the cell and its score are shown, not its code
     # the autograded notebooks (TA only) still hold them: that is where they run
     autograded = (course / "autograded" / "perfect" / "lab2a" / "lab2a.ipynb").read_text()
-    assert nbgrader_course.hidden_test_leaks(autograded)
+    assert course_grades.hidden_test_leaks(autograded)
 
 
 def test_feedback_shows_the_formulas_offline(course):
@@ -111,7 +112,7 @@ def test_export_lists_every_student(course):
     assert float(rows["perfect"]["score"]) == total_points()
     assert float(rows["perfect"]["max_score"]) == total_points() + written_points()
     assert float(rows["blank"]["score"]) == 0
-    written = nbgrader_course.written_scores(course)
+    written = course_grades.written_scores(course)
     assert all(written[student] == {a.name: (0, False) for a in ANSWERS} for student in samples.SAMPLES)
 
 
@@ -258,7 +259,7 @@ def test_a_ta_grades_the_written_answers_and_the_export_adds_them(tmp_path, no_d
         nbformat.write(notebook, course / "submitted" / student / "lab2a" / "lab2a.ipynb")
     run_lab2a("autograde", "--jobs", "2", cwd=course)
     # the answer written waits for a TA; the one left as handed out is 0 (nbgrader's rule)
-    assert nbgrader_course.written_scores(course)["ada"] == {"answer_fcnn": (0, True), "answer_filter": (0, False)}
+    assert course_grades.written_scores(course)["ada"] == {"answer_fcnn": (0, True), "answer_filter": (0, False)}
 
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
         grade = gradebook.find_grade("answer_fcnn", "lab2a", "lab2a", "ada")
@@ -280,7 +281,7 @@ def test_a_ta_grades_the_written_answers_and_the_export_adds_them(tmp_path, no_d
 
     run_lab2a("autograde", "--jobs", "2", "--force", cwd=course)
     # kept, and flagged for the TA to look at again (nbgrader's rule on a regrade: the answer may have changed)
-    assert nbgrader_course.written_scores(course)["ada"]["answer_fcnn"] == (1.5, True)
+    assert course_grades.written_scores(course)["ada"]["answer_fcnn"] == (1.5, True)
     assert exported() == {"ada": total_points() + 1.5, "bob": 0}
 
 

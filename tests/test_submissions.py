@@ -22,6 +22,7 @@ from lab2a.autograder.channels.nbgrader import intake
 from lab2a.autograder.checks.manifest import CHECKS
 from lab2a.autograder.sandbox.confine import abi_version
 
+from . import course_grades
 from . import submissions as S
 from .conftest import ROOT
 
@@ -227,7 +228,7 @@ def test_hidden_checks_never_reach_the_student(graded):
     course = graded["course"]
     for name in graded["catalogue"]:
         page = (course / "feedback" / name / "lab2a" / "lab2a.html").read_text(encoding="utf-8")
-        assert nbgrader_course.hidden_test_leaks(page) == [], name
+        assert course_grades.hidden_test_leaks(page) == [], name
     page = (course / "feedback" / "hidden_test_marker_in_a_cell" / "lab2a" / "lab2a.html").read_text(encoding="utf-8")
     assert "copied from somewhere" in page   # the student's own cell is there, marker text defused
 
@@ -312,7 +313,7 @@ def test_red_team_round_3(graded):
 def test_written_answers_stay_a_tas_whatever_the_student_flags(graded):
     """The answer's flags are set back (2 points, a manually graded answer): the written one waits for a TA,
     the one made a code cell never ran (its check switch-off changed nothing) and is back to text."""
-    written = nbgrader_course.written_scores(graded["course"])["written_answer_claims_its_points"]
+    written = course_grades.written_scores(graded["course"])["written_answer_claims_its_points"]
     assert written["answer_fcnn"] == (0, True)
     from nbgrader.api import Gradebook
     with Gradebook(f"sqlite:///{graded['course'] / 'gradebook.db'}") as gradebook:

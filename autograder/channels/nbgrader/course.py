@@ -13,9 +13,6 @@ from pathlib import Path
 from lab2a.autograder.channels.nbgrader import intake, parallel
 from lab2a.autograder.grading.report import ASSIGNMENT, METADATA
 
-HIDDEN_MARKERS = ("BEGIN HIDDEN TESTS", "END HIDDEN TESTS", 'check_in_notebook("hidden_',
-                  "check_in_notebook(&quot;hidden_")
-
 
 def environment(scratch: Path) -> dict:
     """nbgrader's environment: this Python's bin/ first on PATH (nbgrader runs `alembic` from PATH),
@@ -115,12 +112,6 @@ def cell_scores(course: Path) -> dict[str, dict[str, float]]:
             for student, grades in _grades(course).items()}
 
 
-def written_scores(course: Path) -> dict[str, dict[str, tuple]]:
-    """{student: {answer cell grade_id: (score or None, needs manual grading)}}: the TA's part."""
-    return {student: {name: (score, manual) for name, (score, manual, kind) in grades.items() if kind == "markdown"}
-            for student, grades in _grades(course).items()}
-
-
 def _grades(course: Path) -> dict:
     from nbgrader.api import Gradebook
 
@@ -131,11 +122,6 @@ def _grades(course: Path) -> dict:
             grades[submission.student.id] = {grade.name: (grade.score, grade.needs_manual_grade, grade.cell.cell_type)
                                              for grade in notebook.grades}
     return grades
-
-
-def hidden_test_leaks(html: str) -> list[str]:
-    """The hidden-test markers or calls found in a feedback page (none when it is safe to send)."""
-    return [marker for marker in HIDDEN_MARKERS if marker in html]
 
 
 def unconfined(course: Path) -> dict | None:

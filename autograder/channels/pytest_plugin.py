@@ -38,12 +38,15 @@ class Notebook(pytest.File):
         report = grade_submission(self.path, hidden=hidden)
         self.config.stash[REPORT] = report
         for test in report.tests:
-            yield Check.from_parent(self, name=test.name, test=test)
+            yield CheckItem.from_parent(self, name=test.name, test=test)
         for answer in written():
             yield WrittenAnswer.from_parent(self, name=answer["name"], answer=answer)
 
 
-class Check(pytest.Item):
+class CheckItem(pytest.Item):
+    """One check of the grade, as a pytest test: it passes with every point (a 0-point check unless skipped),
+    is skipped where the check was (no GPU), and fails otherwise."""
+
     def __init__(self, *, test, **kwargs):
         super().__init__(**kwargs)
         self.test = test

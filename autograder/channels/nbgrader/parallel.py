@@ -38,7 +38,7 @@ class MergeFailed(RuntimeError):
 
 
 @dataclass
-class Run:
+class ParallelRun:
     """What the parallel run did, shaped as subprocess.CompletedProcess is for the serial one."""
     returncode: int
     stderr: str
@@ -63,7 +63,7 @@ def ready(course: Path, assignment: str) -> bool:
 
 
 def autograde(course: Path, assignment: str, students: list[str], jobs: int, force: bool, environment: dict,
-              say=print) -> Run:
+              say=print) -> ParallelRun:
     """Grade the students in `jobs` nbgrader processes and merge their gradebooks into the course's."""
     count = max(1, min(jobs, len(students)))
     gradebook = course / GRADEBOOK
@@ -99,7 +99,7 @@ def autograde(course: Path, assignment: str, students: list[str], jobs: int, for
                                   f"{gradebook} ({error}); they are kept in {', '.join(k.name for k in kept)}: "
                                   f"close formgrader and run `lab2a autograde --force`") from error
     failed = next((p.returncode for p in processes if p.returncode), 0)   # a process killed: negative
-    return Run(failed, "".join("".join(log) for log in logs), len(processes))
+    return ParallelRun(failed, "".join("".join(log) for log in logs), len(processes))
 
 
 def _share_of_cores(environment: dict, processes: int) -> dict:

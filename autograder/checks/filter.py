@@ -13,6 +13,7 @@ student's code and returns its answer.
 
 import numpy as np
 from lab2a.autograder.checks.cases import Case, Run, judge_outcomes, judge_runs, noise_case, outputs_of
+from lab2a.autograder.judge.causes import Cause, described
 from lab2a.autograder.judge.compare import (
     DIAGNOSIS_FACTOR,
     TOLERANCE,
@@ -25,7 +26,7 @@ from lab2a.autograder.judge.compare import (
     usable_values,
 )
 from lab2a.autograder.judge.oracle import CAUSAL, MISTAKES
-from lab2a.autograder.judge.verdict import Failed, data_of, describe_error, error_message
+from lab2a.autograder.judge.verdict import Failed, data_of, describe_error, student_failure
 
 N = 32000  # the lab's clips: 1 s at 32 kHz
 FILTER = "ConvolutionalFilter"
@@ -36,39 +37,45 @@ FILTER = "ConvolutionalFilter"
 STRUCTURE_TAPS = (81, 1)
 
 
-def _judge_module(taps: int, attrs: dict) -> str | None:
+def _judge_module(taps: int, attrs: dict) -> Failed | None:
     name = f"{FILTER}({taps})"
     t, f = attrs["taps"], attrs["filter"]
     if not t["present"]:
-        return f"{name} has no attribute `taps`: store the number of taps in __init__, self.taps = taps."
+        return Failed(f"{name} has no attribute `taps`: store the number of taps in __init__, self.taps = taps.",
+                      cause="no-taps-attribute")
     if t["type"] != "int":
-        return f"{name}.taps is a {t['type']}; expected the int {taps} (self.taps = taps)."
+        return Failed(f"{name}.taps is a {t['type']}; expected the int {taps} (self.taps = taps).",
+                      cause="taps-not-the-argument")
     if t["value"] != taps:
-        return f"{name}.taps is {t['value']:g}; expected {taps}, the argument."
+        return Failed(f"{name}.taps is {t['value']:g}; expected {taps}, the argument.", cause="taps-not-the-argument")
     if not f["present"]:
-        return (f"{name} has no attribute `filter`: store the taps in __init__, "
-                f"self.filter = nn.Parameter(torch.zeros(taps)).")
+        return Failed(f"{name} has no attribute `filter`: store the taps in __init__, "
+                      f"self.filter = nn.Parameter(torch.zeros(taps)).", cause="no-filter-attribute")
     if not f.get("is_parameter"):
-        return (f"{name}.filter is a {f['type']}, not an nn.Parameter: wrap it, self.filter = "
-                f"nn.Parameter(torch.zeros(taps)), so that optimizers and .to(device) see it.")
+        return Failed(f"{name}.filter is a {f['type']}, not an nn.Parameter: wrap it, self.filter = "
+                      f"nn.Parameter(torch.zeros(taps)), so that optimizers and .to(device) see it.",
+                      cause="filter-not-a-parameter")
     if not f["registered"]:
-        return (f"{name}.filter is not among the module's parameters(): call super().__init__() first in "
-                f"__init__, then assign self.filter = nn.Parameter(...).")
+        return Failed(f"{name}.filter is not among the module's parameters(): call super().__init__() first in "
+                      f"__init__, then assign self.filter = nn.Parameter(...).", cause="filter-not-registered")
     if f["shape"] != [taps]:
-        return f"{name}.filter has shape {tuple(f['shape'])}; expected ({taps},), one number per tap."
+        return Failed(f"{name}.filter has shape {tuple(f['shape'])}; expected ({taps},), one number per tap.",
+                      cause="filter-wrong-shape")
     if not f["dtype"].startswith(("float", "bfloat")):
-        return f"{name}.filter has dtype {f['dtype']}; expected floating-point numbers (float32, PyTorch's default)."
+        return Failed(f"{name}.filter has dtype {f['dtype']}; expected floating-point numbers (float32, PyTorch's "
+                      f"default).", cause="filter-wrong-dtype")
     if not f["requires_grad"]:
-        return f"{name}.filter.requires_grad is False: keep it True (nn.Parameter's default) so the taps can learn."
+        return Failed(f"{name}.filter.requires_grad is False: keep it True (nn.Parameter's default) so the taps can "
+                      f"learn.", cause="filter-no-grad")
     return None
 
 
 def attributes(ask, key, memo) -> None:
     modules = data_of(ask("filter_attributes", taps=list(STRUCTURE_TAPS)))["modules"]
     for taps, attrs in zip(STRUCTURE_TAPS, modules):
-        problem = _judge_module(taps, attrs)
-        if problem:
-            raise Failed(problem)
+        failure = _judge_module(taps, attrs)
+        if failure:
+            raise failure
 
 
 SIDE_EFFECTS = (noise_case(81, (4, 1, 500), 51), noise_case(81, (4, 1, 500), 52), noise_case(81, (4, 1, 500), 51))
@@ -86,29 +93,32 @@ def taps_matter(ask, key, memo) -> None:
     for taps in (h, (h + 1).astype(h.dtype)):
         call = data_of(ask("filter_calls", taps=81, h=taps, calls=[{"x": x}]))["calls"][0]
         if "error" in call:
-            raise Failed(f"{TAPS_MATTER.what}: {error_message(call['error'])}")
+            raise student_failure(call["error"], f"{TAPS_MATTER.what}: ")
         outputs.append(usable_values(call.get("output") or {}, x, "float32"))
     if any(values is None for values in outputs):
         raise Failed(f"{TAPS_MATTER.what}: forward's output is not a float32 tensor of the input's shape, so it can't "
-                     f"be judged as a filter yet: fix filter_outputs first.")
+                     f"be judged as a filter yet: fix filter_outputs first.", cause="unusable-output")
     if largest_error(outputs[1], outputs[0])[0] <= TOLERANCE["float32"] * scale(h, x):
         raise Failed("forward's output does not change when self.filter does: it is not a filter of its taps yet "
-                     "(this part judges forward as a filter: y[..., n] = sum_k filter[k] * x[..., n-k]).")
+                     "(this part judges forward as a filter: y[..., n] = sum_k filter[k] * x[..., n-k]).",
+                     cause="ignores-taps")
     memo["taps matter"] = True
 
 
-def _side_effect(where: str, number: int, call: dict, h: np.ndarray) -> str | None:
-    """What forward changed during a call (its input, its taps), or None. Both are read by the grader from
-    the memory it shares with the sandbox (sandbox/shared.py) after the call."""
+def _side_effect(where: str, number: int | None, call: dict, h: np.ndarray) -> Failed | None:
+    """What forward changed during a call (its input, its taps), or None; number: which call, if there were
+    several. Both are read by the grader from the memory it shares with the sandbox (sandbox/shared.py)."""
+    during = f" during call {number}" if number else ""
     change = call["input_change"]
     if change != 0:
-        return (f"{where}: forward changed its input x during call {number} (by up to {change:.3g}). Don't write "
-                f"into x (x[..., 0] = 0, x += ..., x.mul_(...)): work on a copy, or use out-of-place operations.")
+        return Failed(f"{where}: forward changed its input x{during} (by up to {change:.3g}). Don't write into x "
+                      f"(x[..., 0] = 0, x += ..., x.mul_(...)): work on a copy, or use out-of-place operations.",
+                      cause="changes-input")
     moved, index = largest_error(np.asarray(call["taps_after"]), h.astype(np.float64))
     if moved != 0:
-        return (f"{where}: forward changed self.filter during call {number}: tap {index[0]} was "
-                f"{h[index[0]]:.6g} before and {call['taps_after'][index[0]]:.6g} after. forward must only "
-                f"read the taps (no self.filter.data = ..., no in-place flip_ or mul_ on the parameter).")
+        return Failed(f"{where}: forward changed self.filter{during}: tap {index[0]} was {h[index[0]]:.6g} before "
+                      f"and {call['taps_after'][index[0]]:.6g} after. forward must only read the taps (no "
+                      f"self.filter.data = ..., no in-place flip_ or mul_ on the parameter).", cause="changes-taps")
     return None
 
 
@@ -137,10 +147,10 @@ def no_side_effects(ask, key, memo) -> None:
              "then A again)")
     for number, call in enumerate(calls, start=1):
         if "error" in call:
-            raise Failed(f"{where}: call {number}: {error_message(call['error'])}")
-        problem = _side_effect(where, number, call, h)
-        if problem:
-            raise Failed(problem)
+            raise student_failure(call["error"], f"{where}: call {number}: ")
+        failure = _side_effect(where, number, call, h)
+        if failure:
+            raise failure
     first, third = (calls[0].get("output") or {}), (calls[2].get("output") or {})
     a, b = usable_values(first, inputs[0], "float32"), usable_values(third, inputs[2], "float32")
     if a is not None and b is not None:
@@ -150,15 +160,15 @@ def no_side_effects(ask, key, memo) -> None:
             raise Failed(f"{where}: the same input A gave two different outputs, on calls 1 and 3 (they differ by "
                          f"{error:.3g} at {location(index, a.shape)}; allowed {limit:.2g}). forward keeps something "
                          f"from one call to the next (the end of the previous input?): compute each output from its "
-                         f"own input only.")
+                         f"own input only.", cause="state-between-calls")
     for case in side_effect_cases():  # each shape the checks use, on a fresh module; outputs are judged elsewhere
         h, x = case.inputs(key)
         call = data_of(ask("filter_calls", taps=case.taps, h=h, calls=[{"x": x, "values": False}],
                            dtype=case.dtype))["calls"][0]
         if "error" not in call:  # an exception on this shape costs the output checks, not this one
-            problem = _side_effect(case.what, 1, call, h)
-            if problem:
-                raise Failed(problem.replace(" during call 1", ""))
+            failure = _side_effect(case.what, None, call, h)
+            if failure:
+                raise failure
 
 
 # ---- outputs ---------------------------------------------------------------------------------------------
@@ -231,14 +241,14 @@ def _gradient_run(ask, key, memo, case: Case = GRADIENT_CASE) -> dict:
     data = memo["gradient"]
     call = data["calls"][0]
     if "error" in call and "output" not in call:
-        raise Failed(f"{case.what}: {error_message(call['error'])}")
+        raise student_failure(call["error"], f"{case.what}: ")
     out = call["output"]
     if not out.get("tensor") or tuple(out["shape"]) != case.shape or out["dtype"] != case.dtype:
         raise Failed(f"forward returned a {out.get('type')} of shape {tuple(out.get('shape', ()))} and dtype "
                      f"{out.get('dtype')} for a {case.dtype} input of shape {case.shape}: fix filter_outputs first, "
-                     f"then the gradient can be checked.")
+                     f"then the gradient can be checked.", cause="unusable-output")
     if "error" in call:
-        raise Failed(f"{case.what} and {GRADIENT_LOSS}: {error_message(call['error'])}")
+        raise student_failure(call["error"], f"{case.what} and {GRADIENT_LOSS}: ")
     return data
 
 
@@ -251,28 +261,28 @@ def gradient_reaches(ask, key, memo, case: Case = GRADIENT_CASE) -> None:
     call = data["calls"][0]
     if not data["filter_requires_grad"]:
         raise Failed("self.filter does not require a gradient: make it an nn.Parameter "
-                     "(requires_grad is on by default), so the taps can learn.")
+                     "(requires_grad is on by default), so the taps can learn.", cause="filter-no-grad")
     if not call.get("output_requires_grad"):
         raise Failed(f"forward's output does not depend on self.filter through torch operations, so no "
-                     f"gradient can reach the taps. {_CUT}")
+                     f"gradient can reach the taps. {_CUT}", cause="graph-cut")
     if call.get("grad") is None:
         raise Failed(f"no gradient reached self.filter after loss.backward(): forward does not use the "
-                     f"parameter itself. {_CUT}")
+                     f"parameter itself. {_CUT}", cause="no-gradient")
     h, x = case.inputs(key)
     if largest_error(np.asarray(call["taps_after"]), h.astype(np.float64))[0] != 0:
         raise Failed("forward changed self.filter while it ran, so its gradient is not the gradient of the taps it "
-                     "was given: forward must only read the taps (see filter_structure).")
+                     "was given: forward must only read the taps (see filter_structure).", cause="changes-taps")
     grad = np.asarray(call["grad"], np.float64)
     w = gradient_weights(case, key)
     if grad.shape != (case.taps,) or not np.isfinite(grad).all() or not np.any(grad):
         raise Failed(f"the gradient that reached self.filter is {np.round(grad.ravel()[:5], 4)}...: no usable "
-                     f"gradient. {_CUT}")
+                     f"gradient. {_CUT}", cause="unusable-gradient")
     h2 = (h + np.random.default_rng([case.seed, 4, key]).standard_normal(case.taps)).astype(case.dtype)
     other = data_of(ask("filter_calls", taps=case.taps, h=h2, calls=[{"x": x}], dtype=case.dtype))["calls"][0]
     y1, y2 = (usable_values(c.get("output") or {}, x, case.dtype) for c in (call, other))
     if y1 is None or y2 is None:
         raise Failed(f"{case.what}: forward's output can't be compared between two sets of taps: fix "
-                     f"filter_outputs first.")
+                     f"filter_outputs first.", cause="unusable-output")
     change = float(np.sum(w * (y2 - y1)))
     predicted = float(grad @ (h2.astype(np.float64) - h))
     limit = TOLERANCE[case.dtype] * float(np.sum(np.abs(w)) * np.max(np.abs(x))) * float(
@@ -281,7 +291,7 @@ def gradient_reaches(ask, key, memo, case: Case = GRADIENT_CASE) -> None:
         raise Failed(f"{case.what}: the gradient of self.filter does not match forward's output: going from the "
                      f"taps h to other taps changes the loss by {change:.6g}, while the gradient predicts "
                      f"{predicted:.6g}. The output and its gradient must come from the same computation on "
-                     f"self.filter. {_CUT}")
+                     f"self.filter. {_CUT}", cause="gradient-mismatch")
 
 
 def gradient_true(ask, key, memo, case: Case = GRADIENT_CASE) -> None:
@@ -292,30 +302,32 @@ def gradient_true(ask, key, memo, case: Case = GRADIENT_CASE) -> None:
     w = gradient_weights(case, key)
     expected = CAUSAL.gradient(w, x, case.taps)
     if got.shape != expected.shape:
-        raise Failed(f"the gradient of self.filter has {got.size} numbers; expected {case.taps}.")
+        raise Failed(f"the gradient of self.filter has {got.size} numbers; expected {case.taps}.",
+                     cause="unusable-gradient")
     limit = TOLERANCE[case.dtype] * float(np.sum(np.abs(w)) * np.max(np.abs(x)))
     if largest_error(got, expected)[0] <= limit:
         return
     what = f"With {case.taps} random taps, a random input of shape {case.shape} and {GRADIENT_LOSS}"
     report = error_report(got, expected, limit, place=lambda index, shape: f"tap {index[0]}")
     output_right = judge_output(case.what, call["output"], h, x, case.dtype) is None
-    raise Failed(f"{what}: the gradient of the taps is wrong, {report}. Likely cause: "
-                 f"{_gradient_cause(got, w, x, case, limit, output_right)}.")
+    cause = _gradient_cause(got, w, x, case, limit, output_right)
+    raise Failed(f"{what}: the gradient of the taps is wrong, {report}. Likely cause: {cause.text}.", cause=cause.key)
 
 
-def _gradient_cause(got, w, x, case: Case, limit: float, output_right: bool) -> str:
+def _gradient_cause(got, w, x, case: Case, limit: float, output_right: bool) -> Cause:
     if np.max(np.abs(got)) <= limit:
-        return f"the gradient is zero: the output does not depend on the taps. {_CUT}"
+        return Cause("zero-gradient", f"the gradient is zero: the output does not depend on the taps. {_CUT}")
     if output_right:
-        return ("forward's output is right but its gradient is not: part of the computation reaches the taps in a "
-                f"way autograd can't follow. {_CUT}")
+        return Cause("gradient-not-followed", "forward's output is right but its gradient is not: part of the "
+                     f"computation reaches the taps in a way autograd can't follow. {_CUT}")
     for mistake in MISTAKES:
         if largest_error(got, mistake.gradient(w, x, case.taps))[0] <= DIAGNOSIS_FACTOR * limit:
-            return f"the gradient is that of another filter: {mistake.cause}"
+            return Cause(mistake.cause.key, f"the gradient is that of another filter: {mistake.cause.text}")
     scaled = scaled_cause(got, CAUSAL.gradient(w, x, case.taps), DIAGNOSIS_FACTOR * limit)
     if scaled:
         return scaled
-    return "the gradient doesn't match a common mistake: check that forward computes sum_k filter[k] * x[..., n-k]"
+    return Cause("wrong-gradient", "the gradient doesn't match a common mistake: check that forward computes "
+                 "sum_k filter[k] * x[..., n-k]")
 
 
 # ---- devices ---------------------------------------------------------------------------------------------
@@ -354,14 +366,15 @@ def _simulated(data: dict, stray: str) -> None:
     if run.get("pins"):
         raise Failed(f"forward converts a tensor on the input's device to numpy ({run['pins'][0]}): numpy only "
                      f"takes CPU tensors, so it fails on a GPU (and cuts the gradient). Use torch operations "
-                     f"throughout{SIMULATED}.")
+                     f"throughout{SIMULATED}.", cause="numpy-on-device")
     if run.get("mixes"):
         raise Failed(f"{CPU_TENSOR}. It meets the input, on another device, in torch's {run['mixes'][0]}"
-                     f"{SIMULATED}.{stray}")
+                     f"{SIMULATED}.{stray}", cause="pinned-to-cpu")
     on_meta = not data.get("error") and (data.get("output") or {}).get("device") == "meta"
     if "cpu" in run.get("outputs", []) and not on_meta:
         raise Failed(f"forward returned its output on the CPU, not on the input's device{SIMULATED}: "
-                     f"{CPU_TENSOR}, or move the result back with .to(x.device).{stray}")
+                     f"{CPU_TENSOR}, or move the result back with .to(x.device).{stray}",
+                     cause="output-on-wrong-device")
 
 
 def any_device(ask, key, memo) -> None:
@@ -383,36 +396,39 @@ def any_device(ask, key, memo) -> None:
              f"device=x.device." if left_behind else "")
     if data["filter_device"] != "meta":
         raise Failed(f"after module.to(device), self.filter is still on {data['filter_device']}: make it an "
-                     f"nn.Parameter, which .to(device) moves to the GPU with the module.")
+                     f"nn.Parameter, which .to(device) moves to the GPU with the module.", cause="filter-not-moved")
     where = " (tested with PyTorch's meta device: module.to('meta') and an input on 'meta')"
     if data.get("asks_is_meta"):
         raise Failed(f"forward asks whether its input is on the meta device (x.is_meta) and acts on it: compute the "
-                     f"same way on every device{where}.")
+                     f"same way on every device{where}.", cause="checks-meta-device")
     error = data.get("error")
     if error:
         cause = _cause_of_error(error)
         if cause:
             raise Failed(f"forward fails on a device other than the CPU{where}: {cause}.{stray} "
-                         f"The error: {describe_error(error['where'], error['kind'], error['text'])}")
+                         f"The error: {describe_error(error['where'], error['kind'], error['text'])}",
+                         cause="fails-off-cpu")
         text = error["text"].lower()
         no_kernel = error["kind"] == "NotImplementedError" and "meta" in text
         stopped = no_kernel or any(sign in text for sign in _HOST_READ)
         if not stopped:  # not a device problem (forward not written yet, a bug of its own)
-            raise Failed(describe_error(error["where"], error["kind"], error["text"]))
+            raise Failed(describe_error(error["where"], error["kind"], error["text"]),
+                         cause=described(error["kind"], error["text"]))
     if data["mixes"]:
         raise Failed(f"{CPU_TENSOR}. It meets the input, on another device, in torch's {data['mixes'][0]}"
-                     f"{where}.{stray}")
+                     f"{where}.{stray}", cause="pinned-to-cpu")
     _simulated(data, stray)
     if error:  # stopped for want of data or of a meta kernel; on the simulated GPU nothing failed
         return WITHOUT_A_GPU
     out = data["output"]
     if not out.get("tensor"):
-        raise Failed(f"forward returned a {out.get('type')}, not a torch.Tensor{where}.")
+        raise Failed(f"forward returned a {out.get('type')}, not a torch.Tensor{where}.", cause="not-a-tensor")
     if out["device"] != "meta":
         raise Failed(f"forward returned its output on {out['device']}, not on the input's device{where}: "
-                     f"{CPU_TENSOR}.{stray}")
+                     f"{CPU_TENSOR}.{stray}", cause="output-on-wrong-device")
     if out["dtype"] != "float32":
-        raise Failed(f"forward returned {out['dtype']} for a float32 input{where}: keep the input's dtype.")
+        raise Failed(f"forward returned {out['dtype']} for a float32 input{where}: keep the input's dtype.",
+                     cause="wrong-dtype")
     return WITHOUT_A_GPU
 
 
@@ -425,7 +441,7 @@ def _on_the_gpu(ask, key) -> str:
     for case, got, _, _ in outcomes:
         if got.get("tensor") and not str(got.get("device", "")).startswith("cuda"):
             raise Failed(f"{case.what}: forward returned its output on {got['device']}, not on the input's device "
-                         f"(tested on this machine's GPU). {CPU_TENSOR}.")
+                         f"(tested on this machine's GPU). {CPU_TENSOR}.", cause="output-on-wrong-device")
     judge_outcomes((DEVICE_RUN,), outcomes)
     return "forward runs on the GPU (tested on this machine's GPU: its outputs there equal the grader's float64 oracle)"
 
@@ -436,11 +452,12 @@ CUDA_RUN = Run((noise_case(81, (4, 1, N), 401, ", on the GPU"),))
 def on_gpu(ask, key, memo) -> None:
     if not data_of(ask("cuda_available"))["cuda"]:
         raise Failed("no GPU on this machine (torch.cuda.is_available() is False): the GPU check did not run "
-                     "(it is informational, worth 0 points)", "skipped")
+                     "(it is informational, worth 0 points)", "skipped", cause="no-gpu")
     outcomes = outputs_of(ask, CUDA_RUN, key, device="cuda")
     for case, got, _, _ in outcomes:
         if got.get("tensor") and not str(got.get("device", "")).startswith("cuda"):
-            raise Failed(f"{case.what}: forward returned its output on {got['device']}, not on the GPU. {CPU_TENSOR}.")
+            raise Failed(f"{case.what}: forward returned its output on {got['device']}, not on the GPU. {CPU_TENSOR}.",
+                         cause="output-on-wrong-device")
     judge_outcomes((CUDA_RUN,), outcomes)
 
 

@@ -13,7 +13,6 @@ from lab2a.autograder.checks.manifest import CHECKS as MANIFEST
 from lab2a.autograder.checks.manifest import check
 from lab2a.autograder.grading.errors import GraderError, StepFailed
 from lab2a.autograder.judge import unquoted
-from lab2a.autograder.judge.causes import cause_of
 from lab2a.autograder.judge.verdict import Failed, PartResult, Verdict
 
 try:
@@ -53,15 +52,14 @@ def run_check(name: str, ask, key: int) -> Verdict:
             return unquoted.vetted(plain(operation, **args))
     for part in check(name).parts:
         if stopped:
-            parts.append(PartResult(part.name, 0, part.points, "error", stopped, cause_of(stopped, "error")))
+            parts.append(PartResult(part.name, 0, part.points, "error", stopped, "not-run-after-timeout"))
             continue
         try:
             said = functions[part.name](ask, key, memo)  # a part may say how it passed (a GPU, or none)
             parts.append(PartResult(part.name, part.points, part.points, "pass",
                                     said if isinstance(said, str) else part.what))
         except Failed as failure:
-            parts.append(PartResult(part.name, 0, part.points, failure.status, failure.message,
-                                    failure.cause or cause_of(failure.message, failure.status)))
+            parts.append(PartResult(part.name, 0, part.points, failure.status, failure.message, failure.cause))
         except StepFailed as failure:
             said = unquoted.STEPS.get(failure.kind, failure.message) if hidden else failure.message
             parts.append(PartResult(part.name, 0, part.points, "error", said,

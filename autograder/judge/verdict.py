@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from lab2a.autograder.judge import causes
 
 PART_STATUSES = ("pass", "fail", "error", "skipped")
-STATUSES = ("pass", "partial", "fail", "error", "skipped")
 
 
 class Failed(Exception):
@@ -67,10 +66,6 @@ class Verdict:
         if self.max_score == 0 and "error" not in statuses and "fail" not in statuses:
             return "skipped"
         return "error" if "error" in statuses and "fail" not in statuses else "fail"
-
-    @property
-    def passed(self) -> bool:
-        return self.status == "pass"
 
     @property
     def message(self) -> str:

@@ -8,7 +8,7 @@ in the student's own kernel for check_in_notebook) and returns its answer. A par
 parts are not run, so one endless loop costs one check's time limit.
 """
 
-from lab2a.autograder.checks import convergence, filter, train
+from lab2a.autograder.checks import convergence, outputs, properties, train
 from lab2a.autograder.checks.manifest import CHECKS as MANIFEST
 from lab2a.autograder.checks.manifest import check
 from lab2a.autograder.grading.errors import GraderError, StepFailed
@@ -20,7 +20,10 @@ try:
 except ImportError:  # a student's kit, without the hidden checks
     hidden = None
 
-IMPLEMENTATIONS = {**filter.PARTS, **train.PARTS, **convergence.PARTS, **(hidden.PARTS if hidden else {})}
+# every module of checks: a new one is added here; its PARTS map each check to its parts by name
+MODULES = (properties, outputs, train, convergence, *((hidden,) if hidden else ()))
+IMPLEMENTATIONS = {name: parts for module in MODULES for name, parts in module.PARTS.items()}
+assert len(IMPLEMENTATIONS) == sum(len(module.PARTS) for module in MODULES), "a check is in two modules"
 for _name, _parts in IMPLEMENTATIONS.items():
     assert list(_parts) == [p.name for p in check(_name).parts], f"{_name}: its parts differ from the manifest's"
 

@@ -87,7 +87,7 @@ def test_public_copies_hold_no_answer_key_and_no_hidden_check(exports, export):
     names = {p.relative_to(folder).as_posix() for p in text_files(folder)}
     assert not [n for n in names if n.startswith(("solutions/", "source/"))]
     assert not [n for n in names if "/private/" in n or "/nbgrader/" in n or n.endswith(("demo.py", "bench.py"))]
-    assert "lab2a/autograder/sandbox/worker.py" in names and "lab2a/autograder/checks/filter.py" in names
+    assert "lab2a/autograder/sandbox/worker.py" in names and "lab2a/autograder/checks/outputs.py" in names
     assert "lab2a/autograder/judge/frozen_runs.json" in names and "lab2a/release.ipynb" in names
     for path, text in text_files(folder).items():
         for secret in SECRETS + HIDDEN_CODE:

@@ -412,3 +412,76 @@ def test_no_grader_module_imports_the_private_folder_outside_its_fallbacks():
             if isinstance(node, ast.ImportFrom) and node.module and ".private" in node.module:
                 guarded = any(isinstance(parent, ast.Try) and node in ast.walk(parent) for parent in ast.walk(tree))
                 assert guarded, f"{path.relative_to(root)} imports {node.module} outside a try"
+
+
+# ---- every diagnosis carries its key ---------------------------------------------------------------------------
+
+def _calls(name: str):
+    """(path, call) of every call of `name` (a plain name or an attribute) in the grader's modules."""
+    root = pathlib.Path(autograder.__file__).parent
+    for path in sorted(root.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            called = getattr(node, "func", None)
+            if isinstance(node, ast.Call) and name in (getattr(called, "id", None), getattr(called, "attr", None)):
+                yield path.relative_to(root), node
+
+
+def test_every_failure_the_checks_can_give_names_its_cause_where_it_is_made():
+    """The class report counts mistakes by key (judge/causes.py): each Failed(...) gives its key beside its
+    message, and each part result that did not pass carries one, so rewording a message changes no count."""
+    failures = list(_calls("Failed"))
+    assert len(failures) > 60
+    for path, call in failures:
+        given = {k.arg: k.value for k in call.keywords}
+        assert "cause" in given, f"{path}:{call.lineno}: Failed(...) without cause="
+        key = given["cause"]
+        if isinstance(key, ast.Constant):
+            assert isinstance(key.value, str) and key.value == key.value.lower() and " " not in key.value, \
+                f"{path}:{call.lineno}: {key.value!r} is not a short key"
+    results = list(_calls("PartResult"))
+    assert results
+    for path, call in results:
+        status = call.args[3] if len(call.args) > 3 else None
+        passed = isinstance(status, ast.Constant) and status.value == "pass"
+        assert passed or len(call.args) == 6 or any(k.arg == "cause" for k in call.keywords), \
+            f"{path}:{call.lineno}: a part that did not pass, without its cause"
+
+
+def test_each_problem_with_the_definitions_is_counted_under_its_own_key():
+    """The sandbox sends a problem with the student's definitions as text (student.Unusable); the key
+    judge/causes.py finds in it is the one student.py gives where it words the message."""
+    from lab2a.autograder.judge.causes import problem
+    from lab2a.autograder.sandbox import student
+    from torch import nn
+
+    class WrongInit(nn.Module):
+        def __init__(self, taps, n):
+            super().__init__()
+
+    class NotAModule(nn.Module):
+        def __new__(cls, taps):
+            return 3
+
+    def module_with(value):
+        module = nn.Module()
+        module.filter = value
+        return module
+
+    attempts = [lambda: student.filter_class({}), lambda: student.train_function({}),
+                lambda: student.filter_class({student.FILTER: 3}),
+                lambda: student.filter_class({student.FILTER: type(student.FILTER, (), {})}),
+                lambda: student.filter_class({student.FILTER: WrongInit}),
+                lambda: student.make_filter({student.FILTER: NotAModule}, 3),
+                lambda: student.train_function({student.TRAIN: []}),
+                lambda: student.train_function({student.TRAIN: lambda a: a}),
+                lambda: student.taps_tensor(nn.Module(), 3), lambda: student.taps_tensor(module_with([1.0]), 3),
+                lambda: student.taps_tensor(module_with(torch.zeros(2)), 3)]
+    given = set()
+    for attempt in attempts:
+        with pytest.raises(student.Unusable) as raised:
+            attempt()
+        assert problem(str(raised.value)) == raised.value.cause, str(raised.value)
+        given.add(raised.value.cause)
+    in_source = {ast.literal_eval([*call.args, *(k.value for k in call.keywords)][1])
+                 for path, call in _calls("Unusable") if path.name == "student.py"}
+    assert given == in_source   # every problem student.py words was tried

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+import torch
 from lab2a.autograder.channels.nbgrader import course as nbgrader_course
 from lab2a.autograder.channels.nbgrader import intake
 from lab2a.autograder.checks.manifest import CHECKS
@@ -33,6 +34,7 @@ CONFINED = abi_version() >= 1   # Landlock here: the attacks that need the sandb
 NAMES = [name for name, s in S.catalogue(Path("/nonexistent"), 1, Path("/nonexistent")).items()
          if CONFINED or not s.confined_only]
 SCORED = [c.name for c in CHECKS if c.points]
+CAUSES = ROOT / "tests" / "catalogue_causes.json"   # {submission: {"check/part": cause}} of the parts that did not pass
 
 
 class Listener:
@@ -147,6 +149,29 @@ def test_every_report_is_complete_and_adds_up(graded):
             assert t["status"] == _status_of(t), (name, t)
             assert isinstance(t["message"], str) and t["message"].strip()
         assert report["score"] == sum(t["score"] for t in report["tests"]) == float(graded["csv"][name]["score"])
+
+
+def _causes(report) -> dict:
+    return {f"{t['name']}/{p['name']}": p["cause"]
+            for t in report["tests"] for p in t["parts"] if p["status"] != "pass"}
+
+
+def test_each_part_that_did_not_pass_names_its_mistake_by_the_key_recorded(graded):
+    """The class report counts mistakes by these keys (judge/causes.py): every part that did not pass has one,
+    and each submission's are those recorded in catalogue_causes.json, so a reworded message or a moved check
+    changes no count. After a deliberate change of keys, or for new submissions, record them again:
+    LAB2A_RECORD_CAUSES=1 pytest tests/test_submissions.py -k recorded (then read the diff)."""
+    found = {name: _causes(report) for name, report in graded["reports"].items()}
+    for name, causes in found.items():
+        assert all(isinstance(key, str) and key for key in causes.values()), (name, causes)
+    if os.environ.get("LAB2A_RECORD_CAUSES"):
+        CAUSES.write_text("{\n" + ",\n".join(f"{json.dumps(name)}: {json.dumps(found[name], sort_keys=True)}"
+                                              for name in sorted(found)) + "\n}\n")
+    recorded = json.loads(CAUSES.read_text())
+    gpu_checks = ("filter_device", "filter_cuda") if torch.cuda.is_available() else ()  # recorded without a GPU
+    for name in sorted(set(found) & set(recorded)):
+        kept = {part: key for part, key in found[name].items() if not part.startswith(gpu_checks)}
+        assert kept == {part: key for part, key in recorded[name].items() if not part.startswith(gpu_checks)}, name
 
 
 # ---- what the attacks tried ---------------------------------------------------------------------------------

@@ -63,7 +63,7 @@ def outputs_of(ask, run: Run, key: int, device: str = "cpu") -> list[tuple[Case,
                        device=device))
     calls = data.get("calls")
     if not isinstance(calls, list) or not calls or not all(isinstance(c, dict) for c in calls):
-        raise Failed("the filter's outputs did not come back from your notebook.", "error")
+        raise Failed("the filter's outputs did not come back from your notebook.", "error", cause="output-missing")
     results = []
     for i, (case, x) in enumerate(zip(run.cases, inputs)):
         got = calls[min(i, len(calls) - 1)]
@@ -90,11 +90,12 @@ def judge_outcomes(runs, outcomes: list) -> None:
             others = [other[1:] for other in usable if other[0] != position]
             position += 1
             if not isinstance(got, dict):
-                raise Failed(f"{case.what}: forward's output did not come back from your notebook.", "error")
+                raise Failed(f"{case.what}: forward's output did not come back from your notebook.", "error",
+                             cause="output-missing")
             if "error" in got:
                 got = {"where": got["error"].get("where", "forward"), **got["error"]}
-            problem = judge_output(case.what, got, h, x, case.dtype, others,
+            failure = judge_output(case.what, got, h, x, case.dtype, others,
                                    stateful=right_before and call > 0)
-            if problem:
-                raise Failed(problem)
+            if failure:
+                raise failure
             right_before = True

@@ -42,18 +42,18 @@ def _step(ask, handle: str, h: np.ndarray, x, y, first: bool) -> dict:
         out = data["output"]
         raise Failed(f"{SETTING}: forward returned a {out.get('type')} of shape {tuple(out.get('shape', ()))} and "
                      f"dtype {out.get('dtype')} for a float32 input of shape {(CLIPS, 1, LENGTH)}: fix filter_outputs "
-                     f"first.")
+                     f"first.", cause="unusable-output")
     if data.get("no_gradient"):
         raise Failed(f"{SETTING}: the loss does not depend on self.filter through torch operations, so training can't "
-                     f"change the taps: fix filter_gradient first.")
+                     f"change the taps: fix filter_gradient first.", cause="graph-cut")
     if not data.get("registered"):
         raise Failed(f"{SETTING}: self.filter is not among ConvolutionalFilter's parameters(), so no optimizer can "
-                     f"train it: make it an nn.Parameter.")
+                     f"train it: make it an nn.Parameter.", cause="filter-not-registered")
     if data.get("grad") is None:
-        raise Failed(f"{SETTING}: no gradient reached self.filter: fix filter_gradient first.")
+        raise Failed(f"{SETTING}: no gradient reached self.filter: fix filter_gradient first.", cause="no-gradient")
     if np.max(np.abs(np.asarray(data["taps_after"]) - h.astype(np.float64))) != 0:
         raise Failed(f"{SETTING}: forward changed self.filter while it ran, so training can't control the taps: "
-                     f"forward must only read them.")
+                     f"forward must only read them.", cause="changes-taps")
     return data
 
 

@@ -8,12 +8,11 @@ in the student's own kernel for check_in_notebook) and returns its answer. A par
 parts are not run, so one endless loop costs one check's time limit.
 """
 
-from lab2a.autograder.checks import convergence, filter, train
+from lab2a.autograder.checks import convergence, outputs, properties, train
 from lab2a.autograder.checks.manifest import CHECKS as MANIFEST
 from lab2a.autograder.checks.manifest import check
 from lab2a.autograder.grading.errors import GraderError, StepFailed
 from lab2a.autograder.judge import unquoted
-from lab2a.autograder.judge.causes import cause_of
 from lab2a.autograder.judge.verdict import Failed, PartResult, Verdict
 
 try:
@@ -21,7 +20,10 @@ try:
 except ImportError:  # a student's kit, without the hidden checks
     hidden = None
 
-IMPLEMENTATIONS = {**filter.PARTS, **train.PARTS, **convergence.PARTS, **(hidden.PARTS if hidden else {})}
+# every module of checks: a new one is added here; its PARTS map each check to its parts by name
+MODULES = (properties, outputs, train, convergence, *((hidden,) if hidden else ()))
+IMPLEMENTATIONS = {name: parts for module in MODULES for name, parts in module.PARTS.items()}
+assert len(IMPLEMENTATIONS) == sum(len(module.PARTS) for module in MODULES), "a check is in two modules"
 for _name, _parts in IMPLEMENTATIONS.items():
     assert list(_parts) == [p.name for p in check(_name).parts], f"{_name}: its parts differ from the manifest's"
 
@@ -53,15 +55,14 @@ def run_check(name: str, ask, key: int) -> Verdict:
             return unquoted.vetted(plain(operation, **args))
     for part in check(name).parts:
         if stopped:
-            parts.append(PartResult(part.name, 0, part.points, "error", stopped, cause_of(stopped, "error")))
+            parts.append(PartResult(part.name, 0, part.points, "error", stopped, "not-run-after-timeout"))
             continue
         try:
             said = functions[part.name](ask, key, memo)  # a part may say how it passed (a GPU, or none)
             parts.append(PartResult(part.name, part.points, part.points, "pass",
                                     said if isinstance(said, str) else part.what))
         except Failed as failure:
-            parts.append(PartResult(part.name, 0, part.points, failure.status, failure.message,
-                                    failure.cause or cause_of(failure.message, failure.status)))
+            parts.append(PartResult(part.name, 0, part.points, failure.status, failure.message, failure.cause))
         except StepFailed as failure:
             said = unquoted.STEPS.get(failure.kind, failure.message) if hidden else failure.message
             parts.append(PartResult(part.name, 0, part.points, "error", said,

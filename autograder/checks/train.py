@@ -11,6 +11,7 @@ scenario, in the grader's process.
 """
 
 import numpy as np
+from lab2a.autograder.judge.causes import Cause
 from lab2a.autograder.judge.training import (
     LOOP_MISTAKES,
     SUMMARY_MISTAKES,
@@ -65,21 +66,22 @@ def _numbers(values: list) -> str:
     return "[" + ", ".join("?" if v is None else f"{v:.6g}" for v in values) + "]"
 
 
-def _loop_cause(s: Scenario, student: dict) -> str | None:
+def _loop_cause(s: Scenario, student: dict) -> Cause | None:
     """What the recorded events show the loop did wrong, or the loop mistake whose run leaves the student's
     parameters (events first: two mistakes can leave the same parameters, e.g. no step and zeroing the
     gradients between backward and step)."""
     cause = events_cause(student.get("events", ""), s, counts=False)
     if cause:
         return cause
-    for mistake, text in LOOP_MISTAKES.items():
+    for mistake, known in LOOP_MISTAKES.items():
         if mistake != "after step" and _difference(student["parameters"], reference_run(s, mistake).parameters) is None:
-            return text
+            return known
     return events_cause(student.get("events", ""), s)
 
 
 GENERIC = ("per batch: move x and y to the device, optimizer.zero_grad(), loss = loss_fn(estimator(x), y), "
            "loss.backward(), optimizer.step()")
+TRAINING_DIFFERS = Cause("training-differs", GENERIC)   # no known mistake explains the parameters
 
 
 def training(ask, key, memo, base: Scenario = TRAJECTORY) -> None:
@@ -90,8 +92,9 @@ def training(ask, key, memo, base: Scenario = TRAJECTORY) -> None:
     size, name = difference
     said = ("differ" if size == float("inf") else
             f"differ from the reference loop's (by {size:.3g} of its size in {name})")
+    cause = _loop_cause(s, student) or TRAINING_DIFFERS
     raise Failed(f"Training the grader's small model with {s.describe()}: after train the model's parameters {said}. "
-                 f"Likely cause: {_loop_cause(s, student) or GENERIC}.")
+                 f"Likely cause: {cause.text}.", cause=cause.key)
 
 
 def epoch_losses(ask, key, memo, base: Scenario = TRAJECTORY) -> None:
@@ -101,28 +104,36 @@ def epoch_losses(ask, key, memo, base: Scenario = TRAJECTORY) -> None:
     if returned["type"] not in ("list", "tuple"):
         hint = " (is the `return history` missing?)" if returned["type"] == "NoneType" else ""
         raise Failed(f"{setting}: train returned {returned['type']}{hint}; expected a list with one float per epoch, "
-                     f"the mean of that epoch's batch losses.")
+                     f"the mean of that epoch's batch losses.",
+                     cause="no-return" if returned["type"] == "NoneType" else "returned-not-a-list")
     values, kinds = returned["values"], returned["item_types"]
     if not all(returned["numbers"]):
         odd = next(kind for kind, ok in zip(kinds, returned["numbers"]) if not ok)
         hint = " Use loss.item(), a Python float: a tensor keeps its whole graph alive." if odd == "Tensor" else ""
-        raise Failed(f"{setting}: train returned a list of {odd}; expected Python floats.{hint}")
+        raise Failed(f"{setting}: train returned a list of {odd}; expected Python floats.{hint}",
+                     cause="returned-non-floats")
     expected = epoch_means(correct.epochs)
     if len(values) != s.n_epochs:
         per_batch = [v for batches in correct.epochs for v, _ in batches]
         if _close(values, per_batch):
             raise Failed(f"{setting}: train returned {len(values)} values, one per batch; expected {s.n_epochs}, one "
-                         f"per epoch: the mean of each epoch's batch losses.")
+                         f"per epoch: the mean of each epoch's batch losses.", cause="loss-per-batch")
         extra = " Is an epoch missing? Loop `for epoch in range(n_epochs)`." if len(values) == s.n_epochs - 1 else ""
         raise Failed(f"{setting}: train returned {len(values)} value{'s' if len(values) != 1 else ''} for "
-                     f"{s.n_epochs} epochs; expected one per epoch.{extra}")
+                     f"{s.n_epochs} epochs; expected one per epoch.{extra}", cause="wrong-number-of-epochs")
     if _close(values, expected):
         return
+    cause = _values_cause(s, student, values, correct)
     raise Failed(f"{setting}: expected the epoch losses {_numbers(expected)}, got {_numbers(values)}. Likely cause: "
-                 f"{_values_cause(s, student, values, correct)}.")
+                 f"{cause.text}.", cause=cause.key)
 
 
-def _values_cause(s: Scenario, student: dict, values: list, correct) -> str:
+NOT_MEANS = Cause("epoch-losses-not-means", "the model is trained right, but the returned values are not the means of "
+                  "each epoch's batch losses: append loss.item() of every batch, and per epoch return "
+                  "sum(batch_losses) / len(batch_losses)")
+
+
+def _values_cause(s: Scenario, student: dict, values: list, correct) -> Cause:
     """Why the returned values differ: a summary mistake on a right run, or the loop mistake behind them."""
     trained_right = _difference(student["parameters"], correct.parameters) is None
     if trained_right:  # "after step" trains right too, and returns other losses
@@ -135,13 +146,14 @@ def _values_cause(s: Scenario, student: dict, values: list, correct) -> str:
     for mistake, run in runs:
         if mistake is not None and _close(values, epoch_means(run.epochs)):
             return LOOP_MISTAKES[mistake]
-        for summary_cause, summarise in SUMMARY_MISTAKES.items():
-            if _close(values, summarise(run.epochs)):
-                return summary_cause if mistake is None else f"{LOOP_MISTAKES[mistake]}; and {summary_cause}"
+        for summary, summarise in SUMMARY_MISTAKES.items():
+            if _close(values, summarise(run.epochs)):  # on a wrong run, the loop's mistake is counted
+                loop = LOOP_MISTAKES.get(mistake)
+                return summary if loop is None else Cause(loop.key, f"{loop.text}; and {summary.text}")
     if trained_right:
-        return ("the model is trained right, but the returned values are not the means of each epoch's batch losses: "
-                "append loss.item() of every batch, and per epoch return sum(batch_losses) / len(batch_losses)")
-    return _loop_cause(s, student) or ("the training differs from the reference loop: " + GENERIC)
+        return NOT_MEANS
+    return _loop_cause(s, student) or Cause(TRAINING_DIFFERS.key, "the training differs from the reference loop: "
+                                            + GENERIC)
 
 
 # ---- the device ------------------------------------------------------------------------------------------
@@ -154,16 +166,17 @@ def device(ask, key, memo) -> None:
     inputs, targets, where = data["inputs"], data["targets"], data["device"]
     if not inputs:
         raise Failed("train never called the estimator: for each batch (x, y) of train_loader, compute "
-                     "loss_fn(estimator(x), y).")
+                     "loss_fn(estimator(x), y).", cause="estimator-never-called")
     if any(inputs):
         raise Failed(f"With device={where!r}, train gives the estimator batches x that were not moved to the device "
                      f"({sum(inputs)} of {len(inputs)} calls): move each batch first, x = x.to(device), where the "
-                     f"model is (a GPU in the lab).")
+                     f"model is (a GPU in the lab).", cause="batches-not-on-device")
     if not targets:
-        raise Failed("train never called loss_fn: the loss is loss_fn(estimator(x), y).")
+        raise Failed("train never called loss_fn: the loss is loss_fn(estimator(x), y).", cause="loss-fn-never-called")
     if any(targets):
         raise Failed(f"With device={where!r}, train gives loss_fn targets y that were not moved to the device "
-                     f"({sum(targets)} of {len(targets)} calls): move y too, y = y.to(device).")
+                     f"({sum(targets)} of {len(targets)} calls): move y too, y = y.to(device).",
+                     cause="targets-not-on-device")
 
 
 PARTS = {

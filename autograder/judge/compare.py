@@ -17,8 +17,9 @@ by 1e-2 * scale on most cases and by at least 7e-4 * scale on every visible one 
 """
 
 import numpy as np
+from lab2a.autograder.judge.causes import Cause, described
 from lab2a.autograder.judge.oracle import CAUSAL, MISTAKES
-from lab2a.autograder.judge.verdict import describe_error
+from lab2a.autograder.judge.verdict import Failed, describe_error
 
 TOLERANCE = {"float32": 1e-5, "float64": 1e-12}
 DIAGNOSIS_FACTOR = 10  # a mistake is recognised when it explains the output to 10x the tolerance
@@ -57,25 +58,25 @@ def _explains(mistake, got: np.ndarray, h: np.ndarray, x: np.ndarray, limit: flo
     return largest_error(got, mistake.output(h, x))[0] <= DIAGNOSIS_FACTOR * limit
 
 
-def scaled_cause(got: np.ndarray, expected: np.ndarray, near: float) -> str | None:
+def scaled_cause(got: np.ndarray, expected: np.ndarray, near: float) -> Cause | None:
     """'The right signal times c', if got is expected times some c != 1 (an FFT normalised twice)."""
     energy = float(np.sum(expected * expected))
     if energy == 0:
         return None
     factor = float(np.sum(got * expected)) / energy
     if abs(factor - 1) > 1e-3 and largest_error(got, factor * expected)[0] <= near * max(1.0, abs(factor)):
-        return (f"your result is the right one times {factor:.4g}: look for a scale factor "
-                f"(torch.fft.irfft already divides by the FFT size)")
+        return Cause("scaled-output", f"your result is the right one times {factor:.4g}: look for a scale factor "
+                                      f"(torch.fft.irfft already divides by the FFT size)")
     return None
 
 
-STATE = ("forward keeps something from one call to the next: this module's earlier call was right, this one is "
-         "not. Compute each output from its own input only (x[m] = 0 for m < 0 in every call); don't store the "
-         "end of one input for the next call")
+STATE = Cause("state-between-calls", "forward keeps something from one call to the next: this module's earlier call "
+              "was right, this one is not. Compute each output from its own input only (x[m] = 0 for m < 0 in every "
+              "call); don't store the end of one input for the next call")
 
 
 def diagnose(got: np.ndarray, h: np.ndarray, x: np.ndarray, limit: float, dtype: str = "float32",
-             others=(), stateful: bool = False) -> str:
+             others=(), stateful: bool = False) -> Cause:
     """The likely cause of a wrong output, in the student's words. others: (output, h, x, limit) of the
     check's other inputs, to choose between mistakes that explain this output equally well (an impulse at
     sample 0 can't tell correlation from a filter that only uses h[0])."""
@@ -91,19 +92,21 @@ def diagnose(got: np.ndarray, h: np.ndarray, x: np.ndarray, limit: float, dtype:
         return STATE
     expected = CAUSAL.output(h, x)
     if np.max(np.abs(got), initial=0.0) <= near:
-        return "your output is all zeros: forward must return the filtered signal"
+        return Cause("all-zeros", "your output is all zeros: forward must return the filtered signal")
     if dtype == "float64" and largest_error(got, expected)[0] <= limit / TOLERANCE[dtype] * TOLERANCE["float32"]:
-        return ("the output has float32 precision only: part of forward computes in float32. Make self.filter an "
-                "nn.Parameter (module.double() converts it), and create tensors with dtype=x.dtype")
+        return Cause("float32-precision", "the output has float32 precision only: part of forward computes in "
+                     "float32. Make self.filter an nn.Parameter (module.double() converts it), and create tensors "
+                     "with dtype=x.dtype")
     scaled = scaled_cause(got, expected, near)
     if scaled:
         return scaled
     taps, n = len(h), x.shape[-1]
     if taps > 1 and taps - 1 < n and largest_error(got[..., taps - 1:], expected[..., taps - 1:])[0] <= limit:
-        return (f"all the errors are in the first K-1 = {taps - 1} samples of each row, where the filter reaches "
-                f"before the start of the signal: those x[m], m < 0, must count as zeros")
-    return ("no common mistake matches: compare your forward with y[..., n] = sum_k filter[k] * x[..., n-k], "
-            "where x[..., m] = 0 for m < 0")
+        return Cause("start-not-zero-padded", f"all the errors are in the first K-1 = {taps - 1} samples of each "
+                     f"row, where the filter reaches before the start of the signal: those x[m], m < 0, must count "
+                     f"as zeros")
+    return Cause("wrong-output", "no common mistake matches: compare your forward with y[..., n] = sum_k filter[k] * "
+                 "x[..., n-k], where x[..., m] = 0 for m < 0")
 
 
 def _shape_hint(got: list, want: tuple, taps: int) -> str:
@@ -134,30 +137,32 @@ def usable_values(got: dict, x: np.ndarray, dtype: str) -> np.ndarray | None:
 
 
 def judge_output(what: str, got: dict, h: np.ndarray, x: np.ndarray, dtype: str, others=(),
-                 stateful: bool = False) -> str | None:
-    """None if the student's output (a student.summary) is right for taps h and input x, else why not.
+                 stateful: bool = False) -> Failed | None:
+    """None if the student's output (a student.summary) is right for taps h and input x, else why not (to raise).
     others: as for diagnose; stateful: the module was called before, and was right then."""
     if "where" in got:
-        return f"{what}: " + describe_error(got["where"], got["kind"], got["text"])
+        return Failed(f"{what}: " + describe_error(got["where"], got["kind"], got["text"]),
+                      cause=described(got["kind"], got["text"]))
     if not got.get("tensor"):
-        return f"{what}: forward returned a {got.get('type')}, not a torch.Tensor."
+        return Failed(f"{what}: forward returned a {got.get('type')}, not a torch.Tensor.", cause="not-a-tensor")
     want = tuple(x.shape)
     if tuple(got["shape"]) != want:
-        return (f"{what}: expected an output of shape {want} (the input's shape), got {tuple(got['shape'])}."
-                + _shape_hint(got["shape"], want, len(h)))
+        return Failed(f"{what}: expected an output of shape {want} (the input's shape), got {tuple(got['shape'])}."
+                      + _shape_hint(got["shape"], want, len(h)), cause="wrong-shape")
     if got["dtype"] != dtype:
-        return (f"{what}: expected an output of dtype {dtype} (the input's), got {got['dtype']}."
-                + _dtype_hint(got["dtype"], dtype))
+        return Failed(f"{what}: expected an output of dtype {dtype} (the input's), got {got['dtype']}."
+                      + _dtype_hint(got["dtype"], dtype), cause="wrong-dtype")
     values = np.asarray(got["values"])
     if values.shape != want:
-        return f"{what}: the output's values have shape {values.shape}, not {want}."
+        return Failed(f"{what}: the output's values have shape {values.shape}, not {want}.", cause="wrong-shape")
     finite = np.isfinite(values)
     if not finite.all():
         index = tuple(int(i) for i in np.argwhere(~finite)[0])
-        return f"{what}: the output contains {values[index]} at {location(index, want)}."
+        return Failed(f"{what}: the output contains {values[index]} at {location(index, want)}.",
+                      cause="non-finite-output")
     limit = TOLERANCE[dtype] * scale(h, x)
     expected = CAUSAL.output(h, x)
     if largest_error(values, expected)[0] <= limit:
         return None
     cause = diagnose(values, h, x, limit, dtype, others, stateful)
-    return f"{what}: {error_report(values, expected, limit)}. Likely cause: {cause}."
+    return Failed(f"{what}: {error_report(values, expected, limit)}. Likely cause: {cause.text}.", cause=cause.key)

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+from lab2a.autograder.judge.causes import Cause
 
 
 def delayed(x: np.ndarray, d: int) -> np.ndarray:
@@ -42,7 +43,7 @@ def _grouped(shift: Callable[[np.ndarray, int], np.ndarray], axis: int):
 @dataclass(frozen=True)
 class Filter:
     name: str
-    cause: str | None  # the mistake in the student's words; None for the lab's filter
+    cause: Cause | None  # the mistake, its key and its text in the student's words; None for the lab's filter
     tap_signal: Callable[[np.ndarray, int, int], np.ndarray]  # (x, k, K) -> what tap k multiplies
 
     def output(self, h: np.ndarray, x: np.ndarray) -> np.ndarray:
@@ -61,40 +62,46 @@ class Filter:
 
 CAUSAL = Filter("causal", None, lambda x, k, K: delayed(x, k))
 
-_WRAP = ("your output wraps around: its first samples contain the end of the signal. Zero the samples "
-         "shifted in at the start (x[m] = 0 for m < 0): torch.roll alone wraps, so mask or pad instead")
-_CORRELATION = ("this is correlation: the kernel is not flipped. Tap k must multiply x[n-k], the sample k "
-                "steps in the past; conv1d computes a correlation, so give it the flipped taps, self.filter.flip(0)")
+WRAP = Cause("wrap-around", "your output wraps around: its first samples contain the end of the signal. Zero the "
+             "samples shifted in at the start (x[m] = 0 for m < 0): torch.roll alone wraps, so mask or pad instead")
+CORRELATION = Cause("correlation", "this is correlation: the kernel is not flipped. Tap k must multiply x[n-k], the "
+                    "sample k steps in the past; conv1d computes a correlation, so give it the flipped taps, "
+                    "self.filter.flip(0)")
 _CENTRED = ("the output is centred, not causal: it uses future samples. Pad K-1 zeros on the left only "
             "(padding='same' or K//2 zeros on both sides centre the kernel)")
-_LEAK = ("rows of the batch leak into each other: the end of one row enters the start of the next. Filter "
-         "along the last axis only, each row on its own (torch.roll without dims=-1 flattens the batch, and "
-         "so does reshaping the rows into one long signal, e.g. x.reshape(A, -1) on an (A, B, 1, N) input; "
-         "x.reshape(-1, 1, N) keeps every row apart)")
+CENTRED = Cause("centred", _CENTRED)
+LEAK = Cause("rows-leak", "rows of the batch leak into each other: the end of one row enters the start of the next. "
+             "Filter along the last axis only, each row on its own (torch.roll without dims=-1 flattens the batch, "
+             "and so does reshaping the rows into one long signal, e.g. x.reshape(A, -1) on an (A, B, 1, N) input; "
+             "x.reshape(-1, 1, N) keeps every row apart)")
 
 MISTAKES = (
-    Filter("wrap-around", _WRAP, lambda x, k, K: circular(x, k)),
-    Filter("reversed taps", _CORRELATION, lambda x, k, K: delayed(x, K - 1 - k)),
-    Filter("correlation", _CORRELATION, lambda x, k, K: delayed(x, -k)),
-    Filter("centred", _CENTRED, lambda x, k, K: delayed(x, k - (K - 1) // 2)),
-    Filter("centred", _CENTRED, lambda x, k, K: delayed(x, k - K // 2)),
-    Filter("centred correlation", _CENTRED + ", and the kernel is not flipped (conv1d correlates: flip the taps)",
+    Filter("wrap-around", WRAP, lambda x, k, K: circular(x, k)),
+    Filter("reversed taps", CORRELATION, lambda x, k, K: delayed(x, K - 1 - k)),
+    Filter("correlation", CORRELATION, lambda x, k, K: delayed(x, -k)),
+    Filter("centred", CENTRED, lambda x, k, K: delayed(x, k - (K - 1) // 2)),
+    Filter("centred", CENTRED, lambda x, k, K: delayed(x, k - K // 2)),
+    Filter("centred correlation", Cause("centred-correlation", _CENTRED + ", and the kernel is not flipped (conv1d "
+                                        "correlates: flip the taps)"),
            lambda x, k, K: delayed(x, K // 2 - k)),
-    Filter("rows leak", _LEAK, lambda x, k, K: _grouped(delayed, 0)(x, k)),
-    Filter("rows leak and wrap", _LEAK, lambda x, k, K: _grouped(circular, 0)(x, k)),
-    Filter("rows of an inner axis leak", _LEAK, lambda x, k, K: _grouped(delayed, 1)(x, k)),
-    Filter("rows of an inner axis leak", _LEAK, lambda x, k, K: _grouped(delayed, 2)(x, k)),
-    Filter("one late", "the output is one sample late: tap 0 must multiply the current sample x[n], "
-                       "tap k the sample x[n-k]", lambda x, k, K: delayed(x, k + 1)),
-    Filter("one early", "the output is one sample early: tap k must multiply x[n-k], not x[n-k+1]",
+    Filter("rows leak", LEAK, lambda x, k, K: _grouped(delayed, 0)(x, k)),
+    Filter("rows leak and wrap", LEAK, lambda x, k, K: _grouped(circular, 0)(x, k)),
+    Filter("rows of an inner axis leak", LEAK, lambda x, k, K: _grouped(delayed, 1)(x, k)),
+    Filter("rows of an inner axis leak", LEAK, lambda x, k, K: _grouped(delayed, 2)(x, k)),
+    Filter("one late", Cause("one-late", "the output is one sample late: tap 0 must multiply the current sample x[n], "
+                                         "tap k the sample x[n-k]"), lambda x, k, K: delayed(x, k + 1)),
+    Filter("one early", Cause("one-early", "the output is one sample early: tap k must multiply x[n-k], not "
+                                           "x[n-k+1]"),
            lambda x, k, K: delayed(x, k - 1)),
-    Filter("first tap only", "only the first tap h[0] reaches the output: the shifted copies of x are lost. "
-                             "If you zero the first sample with x[:, 0] = 0, on a (batch, 1, N) input that "
-                             "zeroes the whole channel; index the time axis instead, x[..., 0]",
+    Filter("first tap only", Cause("first-tap-only", "only the first tap h[0] reaches the output: the shifted copies "
+                                                     "of x are lost. If you zero the first sample with x[:, 0] = 0, "
+                                                     "on a (batch, 1, N) input that zeroes the whole channel; index "
+                                                     "the time axis instead, x[..., 0]"),
            lambda x, k, K: delayed(x, 0) if k == 0 else np.zeros_like(x)),
-    Filter("last tap missing", "your output ignores the last tap h[K-1]: use all K taps, k = 0, ..., K-1 "
-                               "(check the range of your loop)",
+    Filter("last tap missing", Cause("last-tap-missing", "your output ignores the last tap h[K-1]: use all K taps, "
+                                                         "k = 0, ..., K-1 (check the range of your loop)"),
            lambda x, k, K: delayed(x, k) if k < K - 1 else np.zeros_like(x)),
-    Filter("first tap missing", "your output ignores the first tap h[0]: tap 0 multiplies the current sample x[n]",
+    Filter("first tap missing", Cause("first-tap-missing", "your output ignores the first tap h[0]: tap 0 multiplies "
+                                                           "the current sample x[n]"),
            lambda x, k, K: delayed(x, k) if k > 0 else np.zeros_like(x)),
 )

@@ -12,15 +12,18 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
+from lab2a.autograder.judge.causes import Cause
 from lab2a.autograder.sandbox.scenario import MAX_EVENTS, Scenario
 
+# the mistakes the reference loop can make on purpose (private/reference_loop.py), by name
 LOOP_MISTAKES = {
-    "no zero_grad": "gradients accumulate from batch to batch: call optimizer.zero_grad() for every batch, "
-                    "before loss.backward() (or after optimizer.step())",
-    "no step": "the parameters never change: call optimizer.step() after loss.backward()",
-    "skip last": "the last, shorter batch of each epoch is left out: train on every batch the loader gives",
-    "after step": "the losses are computed after optimizer.step(): record loss.item() of the loss you called "
-                  "backward() on, as the batch was trained on",
+    "no zero_grad": Cause("no-zero-grad", "gradients accumulate from batch to batch: call optimizer.zero_grad() for "
+                                          "every batch, before loss.backward() (or after optimizer.step())"),
+    "no step": Cause("no-step", "the parameters never change: call optimizer.step() after loss.backward()"),
+    "skip last": Cause("skip-last", "the last, shorter batch of each epoch is left out: train on every batch the "
+                                    "loader gives"),
+    "after step": Cause("after-step", "the losses are computed after optimizer.step(): record loss.item() of the "
+                                      "loss you called backward() on, as the batch was trained on"),
 }
 
 
@@ -88,21 +91,25 @@ def _unreset_sum(epochs):
 
 # How a loop may turn its batch losses into the returned list, wrongly, and what to say.
 SUMMARY_MISTAKES = {
-    "each epoch's value weights the batch losses by batch size (sum of loss * len(x) / number of samples); "
-    "return the plain mean of the epoch's batch losses, sum(batch_losses) / len(batch_losses)":
+    Cause("epoch-loss-weighted-by-batch-size", "each epoch's value weights the batch losses by batch size (sum of "
+          "loss * len(x) / number of samples); return the plain mean of the epoch's batch losses, "
+          "sum(batch_losses) / len(batch_losses)"):
         lambda epochs: [sum(v * b for v, b in e) / sum(b for _, b in e) for e in epochs],
-    "each value is the sum of the epoch's batch losses: divide by the number of batches":
+    Cause("epoch-loss-summed", "each value is the sum of the epoch's batch losses: divide by the number of batches"):
         lambda epochs: [sum(v for v, _ in e) for e in epochs],
-    "each value is the epoch's last batch loss: return the mean over all the epoch's batches":
+    Cause("epoch-loss-last-batch", "each value is the epoch's last batch loss: return the mean over all the epoch's "
+          "batches"):
         lambda epochs: [e[-1][0] for e in epochs],
-    "the running sum and count are not reset at the start of each epoch: start each epoch from zero":
+    Cause("running-mean-not-reset", "the running sum and count are not reset at the start of each epoch: start each "
+          "epoch from zero"):
         _running_mean,
-    "the running sum is not reset at the start of each epoch: start each epoch's sum from zero":
+    Cause("running-sum-not-reset", "the running sum is not reset at the start of each epoch: start each epoch's sum "
+          "from zero"):
         _unreset_sum,
 }
 
 
-def events_cause(events: str, s: Scenario, counts: bool = True) -> str | None:
+def events_cause(events: str, s: Scenario, counts: bool = True) -> Cause | None:
     """What the recorded events of the student's loop (sandbox/scenario.py: n batch, f forward, l loss,
     b backward, z zero_grad, s step) say is wrong, if anything; counts=False: only the order of the calls,
     not how many steps were taken. For messages only: the events come from the student's process, so
@@ -112,25 +119,26 @@ def events_cause(events: str, s: Scenario, counts: bool = True) -> str | None:
     batches = [segment for segment in events.split("n")[1:]]
     trained = [segment for segment in batches if "s" in segment]
     if "b" not in events:
-        return "train never calls loss.backward(), so no gradient is computed"
+        return Cause("no-backward", "train never calls loss.backward(), so no gradient is computed")
     if "s" not in events:
-        return "the parameters never change: call optimizer.step() after loss.backward()"
+        return LOOP_MISTAKES["no step"]
     if "z" not in events:
         return LOOP_MISTAKES["no zero_grad"]
     for segment in trained:
         after_backward = segment[segment.rfind("b"):] if "b" in segment else ""
         if "z" in after_backward and after_backward.find("z") < after_backward.find("s"):
-            return ("optimizer.zero_grad() is called between loss.backward() and optimizer.step(), so the step finds "
-                    "no gradient: zero the gradients before backward() (or after step())")
+            return Cause("zero-grad-between-backward-and-step", "optimizer.zero_grad() is called between "
+                         "loss.backward() and optimizer.step(), so the step finds no gradient: zero the gradients "
+                         "before backward() (or after step())")
         if "b" in segment and segment.find("s") < segment.find("b"):
-            return ("optimizer.step() comes before loss.backward(): each step applies the previous batch's gradient. "
-                    "Per batch: zero_grad(), loss, backward(), step()")
+            return Cause("step-before-backward", "optimizer.step() comes before loss.backward(): each step applies "
+                         "the previous batch's gradient. Per batch: zero_grad(), loss, backward(), step()")
     if counts and len(events) < MAX_EVENTS:   # a full record was cut short: its counts say nothing
         expected = s.batches * s.n_epochs
         if len(trained) < expected:
-            return (f"train took {len(trained)} optimizer steps where {s.n_epochs} epochs of {s.batches} batches take "
-                    f"{expected}: train on every batch of every epoch")
+            return Cause("wrong-number-of-steps", f"train took {len(trained)} optimizer steps where {s.n_epochs} "
+                         f"epochs of {s.batches} batches take {expected}: train on every batch of every epoch")
         if len(trained) > expected:
-            return (f"train took {len(trained)} optimizer steps where {s.n_epochs} epochs of {s.batches} batches take "
-                    f"{expected}: one step per batch, n_epochs epochs")
+            return Cause("wrong-number-of-steps", f"train took {len(trained)} optimizer steps where {s.n_epochs} "
+                         f"epochs of {s.batches} batches take {expected}: one step per batch, n_epochs epochs")
     return None

@@ -9,15 +9,16 @@ check that could not run here, e.g. no GPU).
 
 from dataclasses import dataclass
 
+from lab2a.autograder.judge import causes
+
 PART_STATUSES = ("pass", "fail", "error", "skipped")
-STATUSES = ("pass", "partial", "fail", "error", "skipped")
 
 
 class Failed(Exception):
     """Ends a part: it scores 0 with this message. status "error": it could not finish (not wrong).
-    cause: the diagnosis as a short key (judge/causes.py); None: found from the message."""
+    cause: the diagnosis as a short key (judge/causes.py), given with the message it names."""
 
-    def __init__(self, message: str, status: str = "fail", cause: str | None = None):
+    def __init__(self, message: str, status: str = "fail", *, cause: str):
         super().__init__(message)
         self.message, self.status, self.cause = message, status, cause
 
@@ -67,10 +68,6 @@ class Verdict:
         return "error" if "error" in statuses and "fail" not in statuses else "fail"
 
     @property
-    def passed(self) -> bool:
-        return self.status == "pass"
-
-    @property
     def message(self) -> str:
         """One paragraph: what passed, or each part that did not and why."""
         if len(self.parts) == 1:
@@ -102,31 +99,40 @@ def _strings(value, keys) -> bool:
 def error_message(error) -> str:
     """The message for an error record {"where", "kind", "text", "detail"} from the sandbox."""
     if not _strings(error, ("where", "kind", "text")):
-        raise Failed("the grader could not read what your code raised.", "error")
+        raise Failed("the grader could not read what your code raised.", "error", cause="unreadable-answer")
     return describe_error(error["where"], error["kind"], error["text"], str(error.get("detail", "")))
+
+
+def student_failure(error, before: str = "") -> Failed:
+    """The failure for an error record from the sandbox (the student's code raised), its message after `before`."""
+    said = error_message(error)
+    return Failed(before + said, cause=causes.described(error["kind"], error["text"]))
 
 
 def data_of(answer) -> dict:
     """The data of a sandbox answer; Failed with the student's message when their code could not
     give it (a missing definition, an exception, sys.exit(), data that can't be sent)."""
     if not isinstance(answer, dict):
-        raise Failed("the grader received nothing usable from your notebook's code.", "error")
+        raise Failed("the grader received nothing usable from your notebook's code.", "error",
+                     cause="unreadable-answer")
     if isinstance(answer.get("data"), dict):
         return answer["data"]
     if isinstance(answer.get("problem"), str):
-        raise Failed(answer["problem"])
+        raise Failed(answer["problem"], cause=causes.problem(answer["problem"]))
     if "error" in answer:
-        raise Failed(error_message(answer["error"]))
+        raise student_failure(answer["error"])
     if isinstance(answer.get("exit"), str):
         raise Failed(f"your code called {answer['exit']} during this check, so the check could not finish: don't "
-                     f"call sys.exit() or exit() in your solution.", "error")
+                     f"call sys.exit() or exit() in your solution.", "error", cause="exit-called")
     if _strings(answer.get("raised"), ("kind", "text")):
         raised = answer["raised"]
         return_text = f": {first_line(raised['text'])}" if raised["text"].strip() else ""
-        raise Failed(f"running your code failed with {raised['kind']}{return_text}")
+        raise Failed(f"running your code failed with {raised['kind']}{return_text}",
+                     cause=causes.raised(raised["kind"], first_line(raised["text"])))
     if isinstance(answer.get("tampered"), str):
         raise Failed(f"your code changed the grader's sandbox ({answer['tampered']}) while it was graded, so this part "
-                     f"can't be judged: leave lab2a's modules alone.")
+                     f"can't be judged: leave lab2a's modules alone.", cause="tampered")
     if isinstance(answer.get("unsendable"), str):
-        raise Failed(f"what your code returned could not be sent to the grader: {answer['unsendable']}", "error")
-    raise Failed("the grader could not use what your notebook's code sent back.", "error")
+        raise Failed(f"what your code returned could not be sent to the grader: {answer['unsendable']}", "error",
+                     cause="unsendable")
+    raise Failed("the grader could not use what your notebook's code sent back.", "error", cause="unreadable-answer")

@@ -3,7 +3,7 @@ can't be tuned to the visible ones. Private: no student kit holds this module; a
 without it runs the visible checks only."""
 
 from lab2a.autograder.checks.cases import Run, judge_runs, noise_case
-from lab2a.autograder.checks.filter import N
+from lab2a.autograder.checks.outputs import N
 from lab2a.autograder.checks.train import epoch_losses, training
 from lab2a.autograder.sandbox.scenario import Scenario
 

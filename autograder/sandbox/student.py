@@ -35,12 +35,18 @@ class StudentError(Exception):
 
 
 class Unusable(Exception):
-    """The student's definitions can't be used as the lab defines them; the message says why."""
+    """The student's definitions can't be used as the lab defines them; the message says why, and cause names
+    it as a short key (judge/causes.py, which finds it again from the message: the answer carries text only)."""
+
+    def __init__(self, message: str, cause: str):
+        super().__init__(message)
+        self.cause = cause
 
 
 def _defined(namespace: dict, name: str, example: str):
     if name not in namespace:
-        raise Unusable(f"{name} is not defined: run the notebook cell that defines it ({example}).")
+        raise Unusable(f"{name} is not defined: run the notebook cell that defines it ({example}).",
+                       "not-defined")
     return namespace[name]
 
 
@@ -55,29 +61,32 @@ def filter_class(namespace: dict) -> type:
     cls = _defined(namespace, FILTER, "class ConvolutionalFilter(nn.Module): ...")
     if not isinstance(cls, type):
         raise Unusable(f"{FILTER} must be a class (class ConvolutionalFilter(nn.Module): ...), "
-                       f"but it is a {type(cls).__name__}.")
+                       f"but it is a {type(cls).__name__}.", "not-a-class")
     if not issubclass(cls, nn.Module):
-        raise Unusable(f"{FILTER} must inherit from nn.Module (class ConvolutionalFilter(nn.Module): ...).")
+        raise Unusable(f"{FILTER} must inherit from nn.Module (class ConvolutionalFilter(nn.Module): ...).",
+                       "not-a-module")
     signature = _signature(cls)
     if signature is not None:
         try:
             signature.bind(81)
         except TypeError:
             raise Unusable(f"{FILTER}(taps) must take one argument, the number of taps; "
-                           f"its __init__ takes {signature}.") from None
+                           f"its __init__ takes {signature}.", "wrong-signature") from None
     return cls
 
 
 def train_function(namespace: dict):
     fn = _defined(namespace, TRAIN, f"def train{TRAIN_ARGS}: ...")
     if not callable(fn):
-        raise Unusable(f"{TRAIN} must be a function, def train{TRAIN_ARGS}, but it is a {type(fn).__name__}.")
+        raise Unusable(f"{TRAIN} must be a function, def train{TRAIN_ARGS}, but it is a {type(fn).__name__}.",
+                       "not-a-function")
     signature = _signature(fn)
     if signature is not None:
         try:
             signature.bind(*range(6))
         except TypeError:
-            raise Unusable(f"train must take six arguments, train{TRAIN_ARGS}; yours takes {signature}.") from None
+            raise Unusable(f"train must take six arguments, train{TRAIN_ARGS}; yours takes {signature}.",
+                           "wrong-signature") from None
     return fn
 
 
@@ -93,7 +102,7 @@ def make_filter(namespace: dict, taps: int) -> nn.Module:
     cls = filter_class(namespace)
     module = call(FILTER, cls, taps, detail=f"(called as {FILTER}({taps}))")
     if not isinstance(module, nn.Module):  # e.g. a __new__ returning something else
-        raise Unusable(f"{FILTER}({taps}) returned a {type(module).__name__}, not an nn.Module.")
+        raise Unusable(f"{FILTER}({taps}) returned a {type(module).__name__}, not an nn.Module.", "not-a-module")
     return module
 
 
@@ -102,13 +111,13 @@ def taps_tensor(module: nn.Module, taps: int) -> torch.Tensor:
     value = getattr(module, "filter", None)
     if value is None:
         raise Unusable(f"{FILTER} has no attribute `filter`: store the taps in __init__ as "
-                       f"self.filter = nn.Parameter(torch.zeros(taps)).")
+                       f"self.filter = nn.Parameter(torch.zeros(taps)).", "no-filter-attribute")
     if not isinstance(value, torch.Tensor):
         raise Unusable(f"self.filter is a {type(value).__name__}, not a tensor: "
-                       f"use self.filter = nn.Parameter(torch.zeros(taps)).")
+                       f"use self.filter = nn.Parameter(torch.zeros(taps)).", "filter-not-a-tensor")
     if value.numel() != taps:
         raise Unusable(f"{FILTER}({taps}).filter has {value.numel()} numbers (shape {tuple(value.shape)}); "
-                       f"expected {taps}, one per tap, shape ({taps},).")
+                       f"expected {taps}, one per tap, shape ({taps},).", "filter-wrong-shape")
     return value
 
 

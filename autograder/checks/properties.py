@@ -26,9 +26,7 @@ from lab2a.autograder.checks.outputs import (
 from lab2a.autograder.judge.causes import described
 from lab2a.autograder.judge.compare import TOLERANCE, largest_error, location, scale, usable_values
 from lab2a.autograder.judge.verdict import Failed, data_of, describe_error, student_failure
-
-FILTER = "ConvolutionalFilter"
-
+from lab2a.autograder.sandbox.student import FILTER
 
 # ---- structure -------------------------------------------------------------------------------------------
 

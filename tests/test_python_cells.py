@@ -21,7 +21,8 @@ from lab2a.autograder.grading.layout import (
     python_lines,
     statements,
 )
-from lab2a.autograder.grading.session import CellRun, Limits, Session
+from lab2a.autograder.grading.limits import Limits
+from lab2a.autograder.grading.session import CellRun, Session
 
 from . import implementations as I
 from . import submissions as S

@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from lab2a.autograder.grading.layout import IPYTHON_FLAGS
-from lab2a.autograder.grading.session import CellRun, Limits, Session
+from lab2a.autograder.grading.limits import Limits
+from lab2a.autograder.grading.session import CellRun, Session
 from lab2a.autograder.sandbox import transport
 from lab2a.autograder.sandbox.confine import abi_version, readable_rules
 
@@ -343,23 +344,24 @@ def _loaded_in_a_worker() -> list[str]:
 
 
 def test_a_killed_fork_server_is_started_again():
-    from lab2a.autograder.grading import session as session_module
+    from lab2a.autograder.grading.fork_server import fork_server
     limits = Limits(timeout=10)
     with Session(limits) as session:
         ask(session, "cuda_available")
-    server = session_module.fork_server(limits)
+    server = fork_server(limits)
     server.process.kill()
     server.process.wait()
     with Session(limits) as session:
         assert "ConvolutionalFilter is not defined" in ask(session, "cuda_available")["problem"]
-    assert session_module.fork_server(limits) is not server
-    assert os.path.isdir(session_module.fork_server(limits).folder)
+    assert fork_server(limits) is not server
+    assert os.path.isdir(fork_server(limits).folder)
 
 
 
 KILLED_GRADER = textwrap.dedent("""
     import sys, time
-    from lab2a.autograder.grading.session import CellRun, Limits, Session
+    from lab2a.autograder.grading.limits import Limits
+    from lab2a.autograder.grading.session import CellRun, Session
     with Session(Limits(timeout=60)) as session:
         print("running", flush=True)
         source = "open('mine', 'w').write('x')\\nimport time\\ntime.sleep(60)\\n"
@@ -466,7 +468,8 @@ def test_a_worker_that_stops_reading_cannot_block_the_grader():
 
 @pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="the grader drops privileges as root only")
 def test_a_root_grader_runs_the_students_code_as_the_account_it_names(monkeypatch):
-    from lab2a.autograder.grading.session import GraderError, sandbox_user
+    from lab2a.autograder.grading.errors import GraderError
+    from lab2a.autograder.grading.fork_server import sandbox_user
     monkeypatch.setenv("LAB2A_SANDBOX_USER", "no-such-account-lab2a")
     with pytest.raises(GraderError, match="no account here"):
         sandbox_user()

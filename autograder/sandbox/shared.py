@@ -13,7 +13,7 @@ into the region, sends their places instead of the numbers, and after the answer
 says more changed (a parameter rebound with `self.filter.data = ...` leaves the region as it was): it can
 cost the student points, never win them.
 
-The worker's side (tensor): a tensor over the region, built by sandbox/ops.py. Plain data otherwise:
+The worker's side (tensor): a tensor over the region, built by sandbox/filter_ops.py. Plain data otherwise:
 places are JSON numbers, nothing is pickled.
 """
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from lab2a.autograder.grading.layout import IPYTHON_FLAGS
+from lab2a.autograder.grading.ipython_cells import IPYTHON_FLAGS
 from lab2a.autograder.grading.limits import Limits
 from lab2a.autograder.grading.session import CellRun, Session
 from lab2a.autograder.sandbox import transport

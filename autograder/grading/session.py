@@ -23,8 +23,8 @@ class CellRun:
     """A student cell as the sandbox runs it: its statements, less those skipped so far."""
     label: str
     filename: str
-    source: str                                # the cell's Python (layout.ipython_source); the worker parses it
-    flags: int                                 # the compiler flags it is parsed and compiled with (layout.py)
+    source: str                                # the cell's Python (ipython_cells.ipython_source); the worker parses it
+    flags: int                                 # the compiler flags it is parsed and compiled with (ipython_cells.py)
     statements: list                           # {"index", "line"} of every top-level node that runs by the rule
     skipped: dict = field(default_factory=dict)   # statement index -> why it is skipped (it timed out, ...)
     failures: dict = field(default_factory=dict)  # statement index -> what it raised

@@ -14,12 +14,10 @@ import sys
 import tempfile
 import threading
 import time
-from pathlib import Path
 
 from lab2a.autograder.grading.errors import GraderError
+from lab2a.autograder.grading.installation import import_root
 from lab2a.autograder.grading.limits import DEFAULT_LIMITS, Limits
-
-import lab2a
 
 
 def _environment(folder: str) -> dict:
@@ -31,8 +29,8 @@ def _environment(folder: str) -> dict:
         "MPLBACKEND": "Agg", "MPLCONFIGDIR": os.path.join(folder, ".matplotlib"),
         # torch.compile needs a compiler in a new process, which the sandbox forbids: compiled code runs as is
         "TORCHDYNAMO_DISABLE": "1",
-        # the worker imports the same lab2a as this grader (a plain copy is not installed, a checkout is)
-        "PYTHONPATH": str(Path(lab2a.__file__).resolve().parents[1]),
+        # the worker imports the same lab2a as this grader (installation.py)
+        "PYTHONPATH": str(import_root()),
     }
     # OPENBLAS_*: some machines need them set (older OpenBLAS builds crash or miscompute without).
     for name in ("CUDA_VISIBLE_DEVICES", "SYSTEMROOT", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):

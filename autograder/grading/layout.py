@@ -21,12 +21,9 @@ IPython runs for it, parsed with IPython's compiler flags and the __future__ fea
 import ast
 import copy
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from lab2a.autograder.checks.manifest import CHECKS
 from lab2a.autograder.grading.ipython_cells import IPYTHON_FLAGS, defines, future_flags, magic_of, python_lines, read
-
-import lab2a
 
 # grade_id of a solution cell -> (task, the definition it holds, the name it defines)
 SOLUTION_CELLS = {
@@ -103,16 +100,6 @@ class Plan:
     @property
     def cells(self) -> list:
         return [item for kind, item in self.steps if kind == "cell"]
-
-
-def release_notebook() -> Path | None:
-    """The release notebook this grader belongs to: release/lab2a/lab2a.ipynb in the course repository,
-    or release.ipynb in the package of a copy (channels/kit.py; never the student's own notebook)."""
-    package = Path(lab2a.__file__).resolve().parent
-    for candidate in (package.parent / "release" / "lab2a" / "lab2a.ipynb", package / "release.ipynb"):
-        if candidate.is_file():
-            return candidate
-    return None
 
 
 def restore_deleted_cells(notebook, release) -> list[str]:

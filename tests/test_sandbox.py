@@ -256,6 +256,29 @@ def test_an_operation_on_a_changed_sandbox_is_not_answered():
         assert answer == {"id": answer["id"], "tampered": "lab2a.autograder.sandbox.student.summary"}
 
 
+@pytest.mark.parametrize("replaced, named", [
+    ("ops.perform", "lab2a.autograder.sandbox.ops.perform"),
+    ("filter_ops._share_taps", "lab2a.autograder.sandbox.filter_ops._share_taps"),
+    ("filter_ops.SimulatedDevice", "lab2a.autograder.sandbox.filter_ops.SimulatedDevice"),
+    ("train_ops._device_run", "lab2a.autograder.sandbox.train_ops._device_run"),
+    ("devices.Moves.__torch_function__", "Moves.__torch_function__"),
+])
+def test_every_module_of_the_operations_is_watched(replaced, named):
+    """The operations live in ops.py and the modules it draws on (filter_ops, train_ops, devices): a name
+    replaced in any of them from a cell is a change the next operation refuses to answer on, named; a module's
+    name is one a hidden check's report may show (judge/unquoted.py)."""
+    from lab2a.autograder.judge import unquoted
+
+    module = replaced.split(".")[0]
+    with Session(Limits(timeout=10)) as session:
+        session.run_cell(_cell(f"import lab2a.autograder.sandbox.{module} as {module}\n"
+                               f"{replaced} = lambda *a, **k: {{}}"))
+        answer = ask(session, "cuda_available")
+    assert answer == {"id": answer["id"], "tampered": named}
+    if named.startswith("lab2a."):
+        assert unquoted.vetted(answer, "")["tampered"] == named
+
+
 LYING_DICT = """import gc
 from lab2a.autograder.sandbox.worker import Channel
 CHANNEL = next(o for o in gc.get_objects() if type(o) is Channel)

@@ -31,7 +31,9 @@ def _data(args) -> int:
 
 def _grading(args, hidden: bool) -> int:
     """grade and check: the table on stdout, the JSON report to --json. Exit codes: see the --help texts."""
-    from lab2a.autograder.grading.session import GraderError, Limits, start_early
+    from lab2a.autograder.grading.errors import GraderError
+    from lab2a.autograder.grading.fork_server import start_early
+    from lab2a.autograder.grading.limits import Limits
 
     limits = Limits(timeout=args.timeout, memory=int(args.memory * 2 ** 30))
     start_early(limits)
@@ -90,7 +92,8 @@ def _grade(args) -> int:
 def _grade_folder(args) -> int:
     """lab2a grade FOLDER: every submission in parallel, one CSV."""
     from lab2a.autograder.channels.batch import grade_folder
-    from lab2a.autograder.grading.session import GraderError, Limits
+    from lab2a.autograder.grading.errors import GraderError
+    from lab2a.autograder.grading.limits import Limits
 
     out = Path(args.csv or Path(args.notebook) / "grades.csv")
     limits = Limits(timeout=args.timeout, memory=int(args.memory * 2 ** 30))

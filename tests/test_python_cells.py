@@ -1,4 +1,4 @@
-"""A student's cells read and run as IPython runs them (grading/layout.py, sandbox/worker.py): IPython's input
+"""A student's cells read and run as IPython runs them (grading/ipython_cells.py, sandbox/worker.py): IPython's input
 transformation, Python's parser and compiler, each top-level node compiled from the AST with the __future__
 features in force; never text sliced with str.splitlines. Checked against a real IPython shell, fuzzed with
 Hypothesis on the reference solutions, and run in the real sandbox."""
@@ -11,17 +11,18 @@ import nbformat
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from lab2a.autograder.grading.layout import (
+from lab2a.autograder.grading.ipython_cells import (
     IPYTHON_FLAGS,
     defines,
     ipython_source,
     is_magic,
     parse,
-    plan,
     python_lines,
     statements,
 )
-from lab2a.autograder.grading.session import CellRun, Limits, Session
+from lab2a.autograder.grading.layout import plan
+from lab2a.autograder.grading.limits import Limits
+from lab2a.autograder.grading.session import CellRun, Session
 
 from . import implementations as I
 from . import submissions as S

@@ -15,8 +15,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from lab2a.autograder.grading.layout import IPYTHON_FLAGS
-from lab2a.autograder.grading.session import CellRun, Limits, Session
+from lab2a.autograder.grading.ipython_cells import IPYTHON_FLAGS
+from lab2a.autograder.grading.limits import Limits
+from lab2a.autograder.grading.session import CellRun, Session
 from lab2a.autograder.sandbox import transport
 from lab2a.autograder.sandbox.confine import abi_version, readable_rules
 
@@ -255,6 +256,29 @@ def test_an_operation_on_a_changed_sandbox_is_not_answered():
         assert answer == {"id": answer["id"], "tampered": "lab2a.autograder.sandbox.student.summary"}
 
 
+@pytest.mark.parametrize("replaced, named", [
+    ("ops.perform", "lab2a.autograder.sandbox.ops.perform"),
+    ("filter_ops._share_taps", "lab2a.autograder.sandbox.filter_ops._share_taps"),
+    ("filter_ops.SimulatedDevice", "lab2a.autograder.sandbox.filter_ops.SimulatedDevice"),
+    ("train_ops._device_run", "lab2a.autograder.sandbox.train_ops._device_run"),
+    ("devices.Moves.__torch_function__", "Moves.__torch_function__"),
+])
+def test_every_module_of_the_operations_is_watched(replaced, named):
+    """The operations live in ops.py and the modules it draws on (filter_ops, train_ops, devices): a name
+    replaced in any of them from a cell is a change the next operation refuses to answer on, named; a module's
+    name is one a hidden check's report may show (judge/unquoted.py)."""
+    from lab2a.autograder.judge import unquoted
+
+    module = replaced.split(".")[0]
+    with Session(Limits(timeout=10)) as session:
+        session.run_cell(_cell(f"import lab2a.autograder.sandbox.{module} as {module}\n"
+                               f"{replaced} = lambda *a, **k: {{}}"))
+        answer = ask(session, "cuda_available")
+    assert answer == {"id": answer["id"], "tampered": named}
+    if named.startswith("lab2a."):
+        assert unquoted.vetted(answer, "")["tampered"] == named
+
+
 LYING_DICT = """import gc
 from lab2a.autograder.sandbox.worker import Channel
 CHANNEL = next(o for o in gc.get_objects() if type(o) is Channel)
@@ -343,23 +367,24 @@ def _loaded_in_a_worker() -> list[str]:
 
 
 def test_a_killed_fork_server_is_started_again():
-    from lab2a.autograder.grading import session as session_module
+    from lab2a.autograder.grading.fork_server import fork_server
     limits = Limits(timeout=10)
     with Session(limits) as session:
         ask(session, "cuda_available")
-    server = session_module.fork_server(limits)
+    server = fork_server(limits)
     server.process.kill()
     server.process.wait()
     with Session(limits) as session:
         assert "ConvolutionalFilter is not defined" in ask(session, "cuda_available")["problem"]
-    assert session_module.fork_server(limits) is not server
-    assert os.path.isdir(session_module.fork_server(limits).folder)
+    assert fork_server(limits) is not server
+    assert os.path.isdir(fork_server(limits).folder)
 
 
 
 KILLED_GRADER = textwrap.dedent("""
     import sys, time
-    from lab2a.autograder.grading.session import CellRun, Limits, Session
+    from lab2a.autograder.grading.limits import Limits
+    from lab2a.autograder.grading.session import CellRun, Session
     with Session(Limits(timeout=60)) as session:
         print("running", flush=True)
         source = "open('mine', 'w').write('x')\\nimport time\\ntime.sleep(60)\\n"
@@ -466,7 +491,8 @@ def test_a_worker_that_stops_reading_cannot_block_the_grader():
 
 @pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="the grader drops privileges as root only")
 def test_a_root_grader_runs_the_students_code_as_the_account_it_names(monkeypatch):
-    from lab2a.autograder.grading.session import GraderError, sandbox_user
+    from lab2a.autograder.grading.errors import GraderError
+    from lab2a.autograder.grading.fork_server import sandbox_user
     monkeypatch.setenv("LAB2A_SANDBOX_USER", "no-such-account-lab2a")
     with pytest.raises(GraderError, match="no account here"):
         sandbox_user()

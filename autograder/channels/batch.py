@@ -15,7 +15,7 @@ from pathlib import Path
 
 from lab2a.autograder.checks.manifest import CHECKS
 from lab2a.autograder.grading.grade import grade_choice
-from lab2a.autograder.grading.session import DEFAULT_LIMITS, Limits
+from lab2a.autograder.grading.limits import DEFAULT_LIMITS, Limits
 from lab2a.autograder.grading.submission import Choice, choose
 from lab2a.autograder.grading.terminal import progress_stream
 from tqdm import tqdm

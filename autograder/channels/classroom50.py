@@ -190,7 +190,7 @@ def main() -> int:
     from lab2a.autograder.grading.terminal import filter_terminal
 
     filter_terminal()  # the run's log shows nothing a student wrote as a control sequence
-    from lab2a.autograder.grading.session import start_early
+    from lab2a.autograder.grading.fork_server import start_early
     from lab2a.autograder.grading.submission import choose
 
     folder = Path.cwd()

@@ -140,7 +140,7 @@ def main() -> int:
     visibility = _settings(root / "source").get("hidden_visibility", "after_published")
     if visibility not in VISIBILITIES:
         visibility = "after_published"
-    from lab2a.autograder.grading.session import start_early
+    from lab2a.autograder.grading.fork_server import start_early
     from lab2a.autograder.grading.submission import choose
 
     if choose(root / "submission").path is not None:

@@ -15,6 +15,7 @@ import tomllib
 from pathlib import Path
 
 from lab2a.autograder.checks.train import TRAJECTORY
+from lab2a.autograder.grading.installation import RELEASE_IN_COPY
 from lab2a.autograder.judge.training import freeze_runs
 
 from lab2a.torch_index import CPU_INDEX  # the one place it is written (setup.sh reads it there too)
@@ -96,7 +97,7 @@ def write_package(repository: Path, dest: Path, private: bool = False) -> Path:
     left_out = TA_ONLY if private else TA_ONLY | {PRIVATE}
     shutil.copytree(repository / "autograder", package / "autograder",
                     ignore=shutil.ignore_patterns("__pycache__", *left_out))
-    shutil.copy(repository / "release" / "lab2a" / "lab2a.ipynb", package / "release.ipynb")  # as handed out
+    shutil.copy(repository / "release" / "lab2a" / "lab2a.ipynb", package / RELEASE_IN_COPY)  # as handed out
     if not private:  # the reference loop stays home: its results for the public inputs go instead
         freeze_runs([TRAJECTORY], package / "autograder" / "judge" / "frozen_runs.json")
     return package

@@ -29,9 +29,9 @@ class CheckFailed(Exception):
 
 class Notebook(pytest.File):
     def collect(self):
+        from lab2a.autograder.grading.fork_server import start_early
         from lab2a.autograder.grading.grade import grade_submission
         from lab2a.autograder.grading.report import written
-        from lab2a.autograder.grading.session import start_early
 
         start_early()
         hidden = self.config.getoption("lab2a_checks") == "all"

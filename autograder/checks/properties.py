@@ -218,7 +218,7 @@ def any_device(ask, key, memo) -> None:
     """Without a GPU, PyTorch's meta device stands in for one: a meta tensor has a shape, a dtype and a
     device but no data. A tensor forward creates on the CPU then meets the meta input: most operations
     raise, and the few that don't check devices on meta are caught by watching every torch operation.
-    Then forward runs on data with its input on a simulated GPU (ops._SimulatedDevice), which takes the
+    Then forward runs on data with its input on a simulated GPU (devices.SimulatedDevice), which takes the
     branches the data takes (three input sizes) and follows a detour by the CPU back to the device:
     where the meta run stopped for want of data (a Python number read out of a tensor, which works on
     a GPU too) or of a meta kernel, that run decides. Where the sandbox has a GPU, forward runs there

@@ -20,10 +20,13 @@ from lab2a.autograder.checks.cases import PUBLIC_KEY
 from lab2a.autograder.checks.manifest import CHECKS, check
 from lab2a.autograder.checks.registry import available, run_check
 from lab2a.autograder.grading.environment import fingerprint
-from lab2a.autograder.grading.layout import SOLUTION_CELLS, Plan, plan, release_notebook
+from lab2a.autograder.grading.errors import GraderError
+from lab2a.autograder.grading.installation import release_notebook
+from lab2a.autograder.grading.layout import SOLUTION_CELLS, Plan, plan
+from lab2a.autograder.grading.limits import DEFAULT_LIMITS, Limits
 from lab2a.autograder.grading.reaching import review
 from lab2a.autograder.grading.report import Report, TestResult
-from lab2a.autograder.grading.session import DEFAULT_LIMITS, CellRun, GraderError, Limits, Session
+from lab2a.autograder.grading.session import CellRun, Session
 from lab2a.autograder.grading.submission import Choice, choose, load
 from lab2a.autograder.judge.verdict import Verdict
 

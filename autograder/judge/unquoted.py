@@ -61,7 +61,8 @@ WRONG_SIZE = re.compile(rf"{FILTER}\(\d+\)\.filter has \d+ numbers \(shape \([\d
 # modules that exists in the grader's copy of them (an attribute the student's code added is not named)
 INTERPOSED = ("a torch function mode (TorchFunctionMode or TorchDispatchMode) left active",
               "a trace or profile function (sys.settrace, sys.setprofile) left set")   # integrity._interposed's
-SANDBOX_MODULES = ("ops", "student", "scenario", "transport", "integrity", "prelude", "confine", "worker")
+SANDBOX_MODULES = ("ops", "filter_ops", "train_ops", "devices", "student", "scenario", "transport", "integrity",
+                   "prelude", "confine", "worker")
 SANDBOX_NAME = re.compile(rf"lab2a\.autograder\.sandbox\.({'|'.join(SANDBOX_MODULES)})\.(\w{{1,60}})( \(removed\))?")
 
 

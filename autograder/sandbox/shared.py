@@ -4,8 +4,8 @@ and its taps unchanged" is the grader's own reading of that memory, not a number
 computed and sent (which a rewritten frame or a patched helper could forge).
 
 The grader's side (Region, exchange): a memfd (or an unlinked file) per worker, mapped here; its
-descriptor goes to the fork server with the worker's pipes (grading/session.py, sandbox/zygote.py), which
-maps it in the new worker before anything else runs there (attach) and closes the descriptor. A hidden
+descriptor goes to the fork server with the worker's pipes (grading/worker_process.py, sandbox/zygote.py),
+which maps it in the new worker before anything else runs there (attach) and closes the descriptor. A hidden
 check's worker has a region of its own, thrown away with it. For filter_calls on the CPU, exchange()
 writes each call's x and the taps (in float32 and float64: the worker uses the one of the module's dtype)
 into the region, sends their places instead of the numbers, and after the answer replaces the answer's
@@ -13,7 +13,7 @@ into the region, sends their places instead of the numbers, and after the answer
 says more changed (a parameter rebound with `self.filter.data = ...` leaves the region as it was): it can
 cost the student points, never win them.
 
-The worker's side (tensor): a tensor over the region, built by sandbox/ops.py. Plain data otherwise:
+The worker's side (tensor): a tensor over the region, built by sandbox/filter_ops.py. Plain data otherwise:
 places are JSON numbers, nothing is pickled.
 """
 

@@ -205,15 +205,27 @@ def _snapshot() -> tuple:
     taken once in the fork server, so that no worker's first reply waits for it)."""
     import numpy as np
     import torch
-    from lab2a.autograder.sandbox import confine, integrity, ops, prelude, scenario, shared, student, transport
+    from lab2a.autograder.sandbox import (
+        confine,
+        devices,
+        filter_ops,
+        integrity,
+        ops,
+        prelude,
+        scenario,
+        shared,
+        student,
+        train_ops,
+        transport,
+    )
 
     data = torch.utils.data
     libraries = (torch, torch.Tensor, torch.nn.Module, torch.nn.Parameter, torch.nn.functional, torch.fft,
                  torch.optim.Optimizer, torch.optim.SGD, torch.autograd, np, data, data.DataLoader,
                  data.dataloader, data.dataloader._BaseDataLoaderIter, data.dataloader._SingleProcessDataLoaderIter,
                  data.TensorDataset, data.Dataset, torch.utils._device.DeviceContext)
-    return integrity.snapshot((ops, student, scenario, shared, transport, integrity, prelude, confine,
-                               sys.modules[__name__]), libraries)
+    return integrity.snapshot((ops, filter_ops, train_ops, devices, student, scenario, shared, transport, integrity,
+                               prelude, confine, sys.modules[__name__]), libraries)
 
 
 def prepare():
@@ -231,7 +243,18 @@ def prepare():
         pass
     _warm_up(torch)
     # every module serve() needs, imported now: a worker that runs as another account may not read them
-    from lab2a.autograder.sandbox import confine, integrity, ops, prelude, scenario, student, transport  # noqa: F401
+    from lab2a.autograder.sandbox import (  # noqa: F401
+        confine,
+        devices,
+        filter_ops,
+        integrity,
+        ops,
+        prelude,
+        scenario,
+        student,
+        train_ops,
+        transport,
+    )
     _PREPARED[:] = [_snapshot()]
 
 

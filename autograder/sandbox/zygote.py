@@ -1,7 +1,7 @@
 """The sandbox's fork server: `python -m lab2a.autograder.sandbox.zygote --control FD`.
 
 Importing torch and warming it up takes seconds; forking a process that has done it takes
-milliseconds. So the grader starts this process once (grading/session.py), it prepares what every
+milliseconds. So the grader starts this process once (grading/fork_server.py), it prepares what every
 worker needs (worker.prepare: torch and the sandbox's modules, nothing of the grader's), and then, for
 each request on its control socket, forks a worker:
 
@@ -172,7 +172,7 @@ def main(argv=None) -> None:
             pids.close()
         sys.stdout.flush()
         # On a normal end the grader has removed them all already; killed, it could not. This process's
-        # working folder is its own (grading/session.py made it). The system's rm descends any depth.
+        # working folder is its own (grading/fork_server.py made it). The system's rm descends any depth.
         try:
             subprocess.run(["rm", "-rf", "--", *folders], capture_output=True, timeout=120)
         except (OSError, subprocess.SubprocessError):

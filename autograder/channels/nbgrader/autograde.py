@@ -22,9 +22,9 @@ import nbformat
 from lab2a.autograder.channels.nbgrader import records
 from lab2a.autograder.checks.manifest import check
 from lab2a.autograder.grading.layout import TEST_CELLS, grade_id
+from lab2a.autograder.grading.limits import Limits
 from lab2a.autograder.grading.reaching import PROPERTY_CHECKS
 from lab2a.autograder.grading.report import METADATA, REVIEW_TITLE, Report, check_lines, printable, review_lines
-from lab2a.autograder.grading.session import Limits
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Float
 

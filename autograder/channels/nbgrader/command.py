@@ -10,7 +10,7 @@ def run(argv: list[str]) -> None:
     from lab2a.quick_exit import quick_exit
 
     if argv[:1] == ["autograde"]:  # the sandbox's fork server imports torch while nbgrader starts
-        from lab2a.autograder.grading.session import start_early
+        from lab2a.autograder.grading.fork_server import start_early
         start_early()
     from nbgrader.apps.nbgraderapp import main
 

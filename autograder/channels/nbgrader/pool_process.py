@@ -37,7 +37,7 @@ def take(queue: Path) -> str | None:
 
 def main(argv: list[str]) -> int:
     assignment, queue, claimed, options = argv[0], Path(argv[1]), Path(argv[2]), argv[3:]
-    from lab2a.autograder.grading.session import start_early
+    from lab2a.autograder.grading.fork_server import start_early
     start_early()  # the sandbox's fork server imports torch while nbgrader starts
     from nbgrader.apps.autogradeapp import AutogradeApp
     from nbgrader.apps.baseapp import NbGrader

@@ -18,7 +18,8 @@ import textwrap
 
 import nbformat
 from lab2a.autograder.channels.nbgrader.autograde import fill
-from lab2a.autograder.grading.session import Limits, start_early
+from lab2a.autograder.grading.fork_server import start_early
+from lab2a.autograder.grading.limits import Limits
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Float
 

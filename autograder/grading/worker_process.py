@@ -286,9 +286,6 @@ class Worker:
         elif kind == "files":
             message = (f"your code made more than {self.limits.files} files and folders while it was graded, so the "
                        f"grader stopped it")
-        elif kind == "budget":
-            message = (f"not run: your notebook used up the {self.limits.budget:g} s of grading it may take in all "
-                       f"(slow or endless statements, each stopped after {self.limits.timeout:g} s)")
         else:
             message = (f"the grader could not read what the Python process running your code sent ({detail}); did "
                        f"your code write to the grader's channel?")

@@ -1,5 +1,4 @@
-"""The sandbox's process, forked by the fork server (zygote.py) in a fresh folder, or run alone as
-`python -m lab2a.autograder.sandbox.worker --requests R --results W`.
+"""The sandbox's process, forked by the fork server (zygote.py) in a fresh folder.
 
 Before any student code it has imported what the student's code and the operations need and warmed
 torch up (prepare), then it confines itself (confine.py): from then on it can read the Python runtime
@@ -22,7 +21,6 @@ The student's prints go to this process's stdout and stderr, which the grader dr
 results. Nothing here decides a score.
 """
 
-import argparse
 import ast
 import codeop
 import importlib.util
@@ -230,7 +228,7 @@ def _snapshot() -> tuple:
 
 def prepare():
     """What every worker needs before it confines itself: numpy, torch (one thread), warmed up, and the
-    sandbox's own modules. Done once in the fork server (zygote.py), or here when run alone."""
+    sandbox's own modules. Done once, in the fork server (zygote.py), before it forks any worker."""
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)  # input() gets end-of-file
     os.close(null)
@@ -333,18 +331,3 @@ def serve(requests: int, results: int, memory: int, max_message: int, protect=()
     _flush()
     os._exit(0)  # no atexit handlers or finalizers the student's code may have registered
 
-
-def main(argv=None) -> None:
-    options = argparse.ArgumentParser(prog="python -m lab2a.autograder.sandbox.worker")
-    options.add_argument("--requests", type=int, required=True, help="the requests pipe's file descriptor")
-    options.add_argument("--results", type=int, required=True, help="the results pipe's file descriptor")
-    options.add_argument("--memory", type=int, default=4 << 30, help="address-space limit in bytes")
-    options.add_argument("--max-message", type=int, default=64 << 20)
-    options.add_argument("--protect", action="append", default=[], help="a path the student's code may not read")
-    args = options.parse_args(argv)
-    prepare()
-    serve(args.requests, args.results, args.memory, args.max_message, args.protect)
-
-
-if __name__ == "__main__":
-    main()

@@ -20,10 +20,11 @@ from lab2a.autograder.checks.cases import PUBLIC_KEY
 from lab2a.autograder.checks.manifest import check
 from lab2a.autograder.checks.registry import implementation, run_check
 from lab2a.autograder.grading.errors import StepFailed
+from lab2a.autograder.grading.limits import Limits
 from lab2a.autograder.grading.report import TestResult, check_lines
 from lab2a.autograder.sandbox import ops, shared, transport
 
-NOTEBOOK_TIMEOUT = 20.0  # seconds per check, as the grader allows
+NOTEBOOK_TIMEOUT = Limits.timeout  # seconds per check: the grader's own limit per step
 
 
 class CheckTimeout(BaseException):  # not an Exception: no `except Exception` in the student's code catches it

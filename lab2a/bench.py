@@ -16,9 +16,10 @@ from pathlib import Path
 import nbformat
 import torch
 
-from lab2a.autograder.channels import samples
+from lab2a import samples
 from lab2a.autograder.channels.nbgrader import course as nbgrader_course
 from lab2a.autograder.checks.manifest import ANSWERS
+from lab2a.autograder.grading.layout import grade_id
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 SOURCE = REPOSITORY / "source" / "lab2a" / "lab2a.ipynb"
@@ -294,7 +295,7 @@ def _autograde(runs, folder, repeats, say):
             raise RuntimeError(f"autograde failed:\n{result.stderr[-3000:]}")
     answered = samples.build(RELEASE, SOURCE, "perfect")
     for cell in answered.cells:
-        if samples.grade_id(cell) in {answer.name for answer in ANSWERS}:
+        if grade_id(cell) in {answer.name for answer in ANSWERS}:
             cell.source = "An answer."   # (an unanswered question fails Validate, as nbgrader decides)
     nbformat.write(answered, folder / "validate.ipynb")
     for _ in range(repeats):

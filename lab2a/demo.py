@@ -9,7 +9,7 @@ data set: the checks make their own inputs.)
 import csv
 from pathlib import Path
 
-from lab2a.autograder.channels import samples
+from lab2a import samples
 from lab2a.autograder.channels.class_report.write import write as write_class_report
 from lab2a.autograder.channels.nbgrader import course as nbgrader_course
 from lab2a.autograder.channels.nbgrader import parallel

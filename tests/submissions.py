@@ -475,7 +475,7 @@ def _nothing(folder):
 
 
 def _source_solutions():
-    from lab2a.autograder.channels.samples import solutions
+    from lab2a.samples import solutions
     return solutions(SOURCE)
 
 

@@ -17,10 +17,13 @@ import nbformat
 import pytest
 import yaml
 from filelock import FileLock
-from lab2a.autograder.channels import markdown, samples
+from lab2a.autograder.channels import markdown
 from lab2a.autograder.checks.manifest import ANSWERS, CHECKS, written_points
 from lab2a.autograder.grading.grade import grade
+from lab2a.autograder.grading.layout import grade_id
 from lab2a.autograder.grading.report import written_line
+
+from lab2a import samples
 
 from .conftest import ROOT, run_lab2a
 
@@ -522,7 +525,7 @@ def forging_notebook():
     notebook = sample("perfect")
     notebook = nbformat.reads(nbformat.writes(notebook), as_version=4)
     for cell in notebook.cells:
-        if samples.grade_id(cell) == "convolutional_filter":
+        if grade_id(cell) == "convolutional_filter":
             cell.source = cell.source.replace("    def forward(self, x):",
                                               f"    def forward(self, x):\n        raise RuntimeError({FORGED})\n"
                                               f"\n    def _unused(self, x):")
@@ -609,7 +612,7 @@ def peeking_notebook(root: Path):
     """Correct code whose forward works only if the class body above could read one of root's files."""
     notebook = nbformat.reads(nbformat.writes(sample("perfect")), as_version=4)
     for cell in notebook.cells:
-        if samples.grade_id(cell) == "convolutional_filter":
+        if grade_id(cell) == "convolutional_filter":
             cell.source = PEEKING_FILTER.replace("ROOT", repr(str(root))) + cell.source.replace(
                 "    def forward(self, x):", "    def forward(self, x):\n        assert Peek.SEEN, 'nothing was read'")
     return notebook

@@ -21,9 +21,11 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from lab2a.autograder.channels import samples
 from lab2a.autograder.channels.nbgrader import course as nbgrader_course
 from lab2a.autograder.checks.manifest import ANSWERS, CHECKS
+from lab2a.autograder.grading.layout import grade_id
+
+from lab2a import samples
 
 from . import hub as hubs
 from .browser import ARGS, CHROMIUM
@@ -146,7 +148,7 @@ def write_cells(page, hub, account, sample: str, source: Path, scratch: Path) ->
     nbformat.write(nbformat.from_dict(contents(page, hub, account, "lab2a/lab2a.ipynb")["content"]), fetched)
     notebook = samples.build(fetched, source, sample)
     for cell in notebook.cells:
-        if samples.grade_id(cell) in {answer.name for answer in ANSWERS}:
+        if grade_id(cell) in {answer.name for answer in ANSWERS}:
             cell.source = "The filter learned to keep the low frequencies, where the speech is."
     contents(page, hub, account, "lab2a/lab2a.ipynb", notebook)
 

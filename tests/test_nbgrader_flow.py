@@ -5,10 +5,12 @@ import re
 
 import nbformat
 import pytest
-from lab2a.autograder.channels import samples
 from lab2a.autograder.channels.class_report.load import load
 from lab2a.autograder.channels.nbgrader import course as nbgrader_course
 from lab2a.autograder.checks.manifest import ANSWERS, CHECKS, total_points, written_points
+from lab2a.autograder.grading.layout import grade_id
+
+from lab2a import samples
 
 from . import course_grades
 from .conftest import ROOT, run_lab2a
@@ -162,9 +164,9 @@ def test_no_kernel_runs_the_notebook_the_test_cells_hold_the_graders_verdicts(co
     sandboxed grader's results; every other cell, the lab's and the student's, is left as submitted."""
     course, _ = course
     notebook = nbformat.read(course / "autograded" / "wraps_around" / "lab2a" / "lab2a.ipynb", as_version=4)
-    with_outputs = {samples.grade_id(c) for c in notebook.cells if c.cell_type == "code" and c.outputs}
+    with_outputs = {grade_id(c) for c in notebook.cells if c.cell_type == "code" and c.outputs}
     assert with_outputs == set(GRADED) | {"gpu_check"}
-    impulse = next(c for c in notebook.cells if samples.grade_id(c) == "test_filter_impulse")
+    impulse = next(c for c in notebook.cells if grade_id(c) == "test_filter_impulse")
     assert impulse.outputs[0]["text"].startswith("✗ filter_impulse 1/2\n")
     assert impulse.outputs[1]["data"]["text/plain"] == "1"   # nbgrader's partial credit
     summary = notebook.metadata["lab2a"]
@@ -253,7 +255,7 @@ def test_a_ta_grades_the_written_answers_and_the_export_adds_them(tmp_path, no_d
     for student, sample in (("ada", "perfect"), ("bob", "blank")):
         notebook = samples.build(release, source, sample)
         for cell in notebook.cells:
-            if samples.grade_id(cell) == "answer_fcnn":
+            if grade_id(cell) == "answer_fcnn":
                 cell.source = "It hisses: 6.4 million weights, 1,400 clips, nothing shared across time."
         (course / "submitted" / student / "lab2a").mkdir(parents=True)
         nbformat.write(notebook, course / "submitted" / student / "lab2a" / "lab2a.ipynb")

@@ -316,7 +316,8 @@ def test_the_student_kit_alone_installs_builds_the_data_runs_the_notebook_and_ch
     import time
 
     import nbclient
-    from lab2a.autograder.channels import samples
+
+    from lab2a import samples
 
     from .conftest import run_lab2a
     kit = tmp_path / "kit"

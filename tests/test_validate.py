@@ -5,9 +5,11 @@ import json
 
 import nbformat
 import pytest
-from lab2a.autograder.channels import samples
 from lab2a.autograder.channels.nbgrader import course as nbgrader_course
 from lab2a.autograder.checks.manifest import ANSWERS
+from lab2a.autograder.grading.layout import grade_id
+
+from lab2a import samples
 
 from .conftest import ROOT, run_lab2a
 
@@ -26,7 +28,7 @@ def course(tmp_path_factory, no_data):
         notebooks[name].parent.mkdir(parents=True)
         notebook = samples.build(course / "release/lab2a/lab2a.ipynb", course / "source/lab2a/lab2a.ipynb", name)
         for cell in notebook.cells:
-            if samples.grade_id(cell) in {answer.name for answer in ANSWERS}:
+            if grade_id(cell) in {answer.name for answer in ANSWERS}:
                 cell.source = "The filter learned a low-pass response."
         nbformat.write(notebook, notebooks[name])
     return course, notebooks

@@ -21,9 +21,10 @@ from lab2a.autograder.judge.training import freeze_runs
 from lab2a.torch_index import CPU_INDEX  # the one place it is written (setup.sh reads it there too)
 
 # The TA's channels: no copy needs them (each channel's own module goes with its bundle's entry point).
-TA_ONLY = {"nbgrader", "samples.py", "batch.py", "class_report"}
+TA_ONLY = {"nbgrader", "batch.py", "class_report"}
 PRIVATE = "private"
-# of lab2a/: not demo.py or bench.py (the TA's tools, the solutions); torch_index.py is setup.sh's choice of torch
+# of lab2a/: not demo.py, bench.py or samples.py (the TA's tools, the solutions); torch_index.py is
+# setup.sh's choice of torch
 COMMAND_FILES = ("__init__.py", "cli.py", "quick_exit.py", "torch_index.py")
 TORCH = "torch==2.13.0"  # its CPU wheel where there is no NVIDIA GPU (torch_index.py)
 TA_ONLY_DEPENDENCIES = ("nbgrader", "nbclient", "nbconvert")

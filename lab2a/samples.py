@@ -12,12 +12,9 @@ from pathlib import Path
 
 import nbformat
 
-SOLUTION_CELLS = ("train", "convolutional_filter")
+from lab2a.autograder.grading.layout import SOLUTION_CELLS, grade_id
+
 MARKERS = re.compile(r"^\s*### (BEGIN|END) SOLUTION\s*\n", re.MULTILINE)
-
-
-def grade_id(cell) -> str | None:
-    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
 
 
 def solutions(source: Path) -> dict[str, str]:

@@ -448,10 +448,11 @@ def test_every_failure_the_checks_can_give_names_its_cause_where_it_is_made():
 
 
 def test_each_problem_with_the_definitions_is_counted_under_its_own_key():
-    """The sandbox sends a problem with the student's definitions as text (student.Unusable); the key
-    judge/causes.py finds in it is the one student.py gives where it words the message."""
-    from lab2a.autograder.judge.causes import problem
-    from lab2a.autograder.sandbox import student
+    """The sandbox sends a problem with the student's definitions with the key student.py gives where it words
+    the message (student.Unusable), and the grader counts it under that key; a key that is not one of
+    student.py's, as forged code would send, is counted as unusable definitions."""
+    from lab2a.autograder.judge.verdict import Failed, data_of
+    from lab2a.autograder.sandbox import ops, student
     from torch import nn
 
     class WrongInit(nn.Module):
@@ -480,8 +481,18 @@ def test_each_problem_with_the_definitions_is_counted_under_its_own_key():
     for attempt in attempts:
         with pytest.raises(student.Unusable) as raised:
             attempt()
-        assert problem(str(raised.value)) == raised.value.cause, str(raised.value)
         given.add(raised.value.cause)
+        ops.OPERATIONS["attempt"] = lambda namespace, attempt=attempt: attempt()
+        try:
+            answer = ops.perform({}, "attempt", {})
+        finally:
+            del ops.OPERATIONS["attempt"]
+        with pytest.raises(Failed) as failed:
+            data_of(answer)
+        assert (failed.value.message, failed.value.cause) == (str(raised.value), raised.value.cause)
+    with pytest.raises(Failed) as failed:
+        data_of({"problem": "made up", "cause": "wrap-around"})
+    assert failed.value.cause == "unusable-definitions"
     in_source = {ast.literal_eval([*call.args, *(k.value for k in call.keywords)][1])
                  for path, call in _calls("Unusable") if path.name == "student.py"}
     assert given == in_source   # every problem student.py words was tried

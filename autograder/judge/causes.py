@@ -7,10 +7,9 @@ where the message is made: `Failed(message, cause=key)`, and a likely cause the 
 training.LOOP_MISTAKES, training.SUMMARY_MISTAKES, compare.STATE) is a `Cause`, its key beside its text. So a
 message can be reworded without changing what the class report counts.
 
-Only two kinds of text are read for a key, because no key comes with them:
-- what the student's code raised (`raised`): its type's name, and a NameError's message;
-- a problem with the student's definitions, which the sandbox sends as text only (`problem`: student.py's
-  `Unusable` messages; each carries its key, and tests/test_checks.py checks the two agree).
+Only what the student's code raised is read for a key (`raised`): its type's name, and a NameError's message.
+A problem with the student's definitions (sandbox/student.py's `Unusable`) comes with its key, one of
+`student.UNUSABLE_CAUSES`.
 """
 
 import re
@@ -40,24 +39,3 @@ def described(kind: str, text: str) -> str:
     """The key of verdict.describe_error's message for an exception: not-implemented for the starter's
     `raise NotImplementedError()`, else as `raised`."""
     return "not-implemented" if kind == "NotImplementedError" else raised(kind, text)
-
-
-# The sandbox's problems with the student's definitions (student.Unusable), which reach the grader as text.
-_PROBLEMS = [(key, re.compile(pattern)) for key, pattern in (
-    ("not-defined", r"^\w+ is not defined: run the notebook cell"),
-    ("not-a-class", r"^\w+ must be a class"),
-    ("not-a-module", r"must inherit from nn\.Module|\) returned a \w+, not an nn\.Module"),
-    ("not-a-function", r"^\w+ must be a function"),
-    ("wrong-signature", r"must take (one argument|six arguments)"),
-    ("no-filter-attribute", r"has no attribute `filter`"),
-    ("filter-not-a-tensor", r"^self\.filter is a \w+, not a tensor"),
-    ("filter-wrong-shape", r"\.filter has \d+ numbers"),
-)]
-
-
-def problem(text: str) -> str:
-    """The key of a problem the sandbox found with the student's definitions (student.Unusable's message)."""
-    for key, pattern in _PROBLEMS:
-        if pattern.search(text):
-            return key
-    return "unusable-definitions"   # a hidden check's stand-in for a problem it does not quote

@@ -88,6 +88,7 @@ RULES = {
     "exit": (lambda text: False, "sys.exit(...)"),
     "problem": (lambda text: text in PROBLEMS or WRONG_SIZE.fullmatch(text),
                 "your definitions can't be used as the lab defines them (the visible checks say why)"),
+    "cause": (student.UNUSABLE_CAUSES.__contains__, "unusable-definitions"),
     "unsendable": (lambda text: False, "it could not be sent (the visible checks say why)"),
     "tampered": (_names_the_sandbox, "lab2a's sandbox or a library it watches"),
 }

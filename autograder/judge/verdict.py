@@ -10,6 +10,7 @@ check that could not run here, e.g. no GPU).
 from dataclasses import dataclass
 
 from lab2a.autograder.judge import causes
+from lab2a.autograder.sandbox.student import UNUSABLE_CAUSES
 
 PART_STATUSES = ("pass", "fail", "error", "skipped")
 
@@ -118,7 +119,9 @@ def data_of(answer) -> dict:
     if isinstance(answer.get("data"), dict):
         return answer["data"]
     if isinstance(answer.get("problem"), str):
-        raise Failed(answer["problem"], cause=causes.problem(answer["problem"]))
+        # the key student.py gave, if it is one of its own (the answer comes from the student's process)
+        cause = answer.get("cause")
+        raise Failed(answer["problem"], cause=cause if cause in UNUSABLE_CAUSES else "unusable-definitions")
     if "error" in answer:
         raise student_failure(answer["error"])
     if isinstance(answer.get("exit"), str):

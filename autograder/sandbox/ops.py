@@ -33,7 +33,8 @@ OPERATIONS = {
 
 def perform(namespace: dict, name: str, args: dict, reraise: tuple = ()) -> dict:
     """One operation, seeded; the student's failures come back as data:
-    {"data": ...} | {"problem": why the definitions can't be used} | {"error": the student's exception} |
+    {"data": ...} | {"problem": why the definitions can't be used, "cause": its key} |
+    {"error": the student's exception} |
     {"exit": "sys.exit(...)"} | {"raised": {"kind", "text"}} (anything else that escaped).
     reraise: exceptions that stop the caller instead (a time limit in the student's own kernel)."""
     operations = OPERATIONS
@@ -41,7 +42,7 @@ def perform(namespace: dict, name: str, args: dict, reraise: tuple = ()) -> dict
         with student.seeded(0):
             return {"data": operations[name](namespace, **args)}
     except Unusable as problem:
-        return {"problem": str(problem)}
+        return {"problem": str(problem), "cause": problem.cause}
     except StudentError as error:
         return {"error": error.data()}
     except reraise:

@@ -34,11 +34,17 @@ class StudentError(Exception):
         return {"where": self.where, "kind": self.kind, "text": self.text, "detail": self.detail}
 
 
+# the keys of the problems below, as the report's `cause` (judge/causes.py); the grader takes no other from an answer
+UNUSABLE_CAUSES = frozenset({"not-defined", "not-a-class", "not-a-module", "not-a-function", "wrong-signature",
+                             "no-filter-attribute", "filter-not-a-tensor", "filter-wrong-shape"})
+
+
 class Unusable(Exception):
     """The student's definitions can't be used as the lab defines them; the message says why, and cause names
-    it as a short key (judge/causes.py, which finds it again from the message: the answer carries text only)."""
+    it as a short key (one of UNUSABLE_CAUSES), sent beside the message."""
 
     def __init__(self, message: str, cause: str):
+        assert cause in UNUSABLE_CAUSES, cause
         super().__init__(message)
         self.cause = cause
 

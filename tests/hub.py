@@ -106,6 +106,20 @@ class Account:
         return subprocess.run(["runuser", "-u", self.name, "--", *command], capture_output=True, text=True, **kwargs)
 
 
+def in_instructor_terminal(account: Account, course: Path, exchange: Path, *command: str,
+                           timeout: float) -> subprocess.CompletedProcess:
+    """A command as an instructor types it in a terminal of their JupyterLab on the hub (File > New > Terminal):
+    as that user, in the course folder (where their server opens), with the environment the hub gives their
+    server (jupyterhub_config.per_user: deploy/jupyterhub/ on JUPYTER_CONFIG_PATH, the course's .venv first
+    on PATH), and nothing of this process's."""
+    env = {"HOME": str(account.home), "USER": account.name, "LANG": os.environ.get("LANG", "C.UTF-8"),
+           "JUPYTER_CONFIG_PATH": str(DEPLOY), "LAB2A_COURSE_DIR": str(course),
+           "LAB2A_EXCHANGE": str(exchange), "PATH": os.pathsep.join([str(VENV_BIN), "/usr/local/bin", "/usr/bin",
+                                                                      "/bin"])}
+    return account.run("env", "-i", *(f"{name}={value}" for name, value in env.items()), *command, cwd=course,
+                       timeout=timeout)
+
+
 @contextlib.contextmanager
 def accounts(group: str, names: list[str]):
     """System users in a group of their own (made, then removed with their homes): [Account]."""

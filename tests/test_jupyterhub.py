@@ -1,11 +1,13 @@
 """The course on JupyterHub (deploy/jupyterhub/), driven in Chromium as its users drive it: an instructor and
-three students, system accounts made for the test. Formgrader generates and releases lab2a; each student
+four students, system accounts made for the test. Formgrader generates and releases lab2a; each student
 fetches it in the Assignments tab, writes their cells (through the notebook server's contents API), presses
-Validate and Submit (one submits the untouched release first, then their work: the latest is graded);
-Formgrader collects, autogrades (the sandboxed grader), takes a TA's points and comment on a written answer,
-and releases feedback, which the students fetch and read. Screenshots of every step, the seconds each took
-and the hub's log are kept in test-artefacts/jupyterhub/. Needs root (system accounts), Chromium, and npm
-(the hub's proxy).
+Validate and Submit (one submits the untouched release first, then their work: the latest is graded; one
+renames the notebook before submitting); the TA sets a due date in Formgrader's Edit dialog that falls
+between the first student's submission and the others'; Formgrader collects, autogrades (the sandboxed
+grader: the late submissions are marked late, the renamed notebook is refused, and `lab2a autograde` in the
+course folder grades it), takes a TA's points and comment on a written answer, and releases feedback, which
+the students fetch and read. Screenshots of every step, the seconds each took and the hub's log are kept in
+test-artefacts/jupyterhub/. Needs root (system accounts), Chromium, and npm (the hub's proxy).
 """
 
 import csv
@@ -17,7 +19,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import quote
 
 import nbformat
 import pytest
@@ -31,9 +35,12 @@ from . import hub as hubs
 from .browser import ARGS, CHROMIUM
 from .conftest import ROOT
 
-INSTRUCTOR, STUDENTS = "lab2a-ta", ("lab2a-ref", "lab2a-bug", "lab2a-none")
-WRITES = {"lab2a-ref": "perfect", "lab2a-bug": "wraps_around", "lab2a-none": None}   # samples.SAMPLES; None: nothing
+INSTRUCTOR, STUDENTS = "lab2a-ta", ("lab2a-ref", "lab2a-bug", "lab2a-none", "lab2a-ren")
+WRITES = {"lab2a-ref": "perfect", "lab2a-bug": "wraps_around", "lab2a-none": None,   # samples.SAMPLES; None: nothing
+          "lab2a-ren": "filter_only"}
 TWICE = "lab2a-bug"   # submits the release untouched first, then the work: the latest is collected and graded
+ON_TIME = STUDENTS[0]   # the due date falls just after their submission: every other student's is late
+RENAMED, RENAMED_TO = "lab2a-ren", "lab2a (1).ipynb"   # renames lab2a.ipynb (and doesn't Validate) before submitting
 GRADED = {f"test_{c.name}": c for c in CHECKS if c.points > 0}
 ANSWER = "answer_filter"
 TA_POINTS, TA_COMMENT = 1.5, "Right about the low-pass shape; say which frequencies it keeps."
@@ -88,15 +95,35 @@ def started(page, account):
     return page
 
 
-def formgrader_action(page, row, cell: str) -> None:
-    """Click an action of a Formgrader row (its cell's link) and wait for nbgrader's answer: success, else fail."""
+def formgrader_action(page, row, cell: str, expect: str = "success", shot=None) -> str:
+    """Click an action of a Formgrader row (its cell's link), wait for nbgrader's answer (its dialog, with
+    nbgrader's log) and close it: fail unless it is `expect` ("success" or "error"). Returns the dialog's
+    text; shot(page) first, if given, screenshots the dialog."""
     row.locator(f"td.{cell} a").click()
     answer = page.locator("#success-modal, #error-modal")
     answer.wait_for(state="visible", timeout=WAIT)
     text = answer.inner_text()
-    assert answer.get_attribute("id") == "success-modal", text
-    page.locator("#success-modal .modal-footer button").click()
-    page.locator("#success-modal").wait_for(state="detached")
+    assert answer.get_attribute("id") == f"{expect}-modal", text
+    if shot:   # (once Bootstrap's fade-in has ended)
+        page.wait_for_function(f"() => getComputedStyle(document.getElementById('{expect}-modal')).opacity === '1'")
+        shot(page)
+    page.locator(f"#{expect}-modal .modal-footer button").click()
+    page.locator(f"#{expect}-modal").wait_for(state="detached")
+    return text
+
+
+def set_due_date(page, due: datetime) -> None:
+    """The assignment's due date, as a TA sets it: Edit (the pencil) on its row in Manage Assignments, the date
+    and time (UTC) in the dialog, Save."""
+    assignment_row(page).locator("td.edit a").click()
+    dialog = page.locator("#edit-assignment-modal")
+    dialog.wait_for(state="visible")
+    # (the browser keeps a datetime-local's seconds only when they are not 0)
+    dialog.locator("input.modal-duedate").fill(due.strftime("%Y-%m-%dT%H:%M:%S").removesuffix(":00"))
+    dialog.locator("input.modal-timezone").fill("+0000")
+    dialog.locator("button.save").click()
+    dialog.wait_for(state="detached")
+    assignment_row(page).locator("td.duedate", has_text=due.strftime("%Y-%m-%d %H:%M:%S")).wait_for()
 
 
 def assignment_row(page):
@@ -120,23 +147,43 @@ def list_rows(page, name: str, count: int):
     return rows
 
 
-def submit(page):
+def submit(page, after: datetime | None):
+    """Submit (the fetched assignment's button); after a time (UTC) if given: the clock is waited for, not
+    raced."""
+    if after is not None:
+        hubs.wait_for(lambda: now() > after, WAIT / 1000, f"the clock to pass {after} UTC")
     page.locator('#fetched_assignments_list .item_status button:text("Submit")').first.click()
+
+
+def now() -> datetime:
+    """UTC, without a time zone, as nbgrader compares timestamps and due dates."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def submitted_at(exchange: Path, student: str) -> datetime:
+    """When the student's latest submission was made, as nbgrader recorded it in the exchange (UTC)."""
+    from nbgrader.utils import parse_utc
+
+    return max(parse_utc((folder / "timestamp.txt").read_text())
+               for folder in (exchange / "lab2a" / "inbound").glob(f"{student}+lab2a+*"))
 
 
 def wait_for_count(locator, count: int) -> None:
     hubs.wait_for(lambda: locator.count() == count, WAIT / 1000, f"{count} of {locator}")
 
 
-def contents(page, hub, account, path: str, notebook=None):
-    """The notebook server's contents API, as the logged-in user: GET (notebook None) or PUT a notebook."""
-    url = hub.user_url(account.name, f"api/contents/{path}")
-    if notebook is None:
+def contents(page, hub, account, path: str, notebook=None, rename: str | None = None):
+    """The notebook server's contents API, as the logged-in user: GET (notebook None), PUT a notebook, or
+    rename the file to `rename` (as JupyterLab's file browser does)."""
+    url = hub.user_url(account.name, f"api/contents/{quote(path)}")
+    if notebook is None and rename is None:
         response = page.request.get(url)
     else:
         xsrf = next(c["value"] for c in page.context.cookies() if c["name"] == "_xsrf")
-        response = page.request.put(url, headers={"X-XSRFToken": xsrf, "Content-Type": "application/json"},
-                                    data=json.dumps({"type": "notebook", "format": "json", "content": notebook}))
+        headers = {"X-XSRFToken": xsrf, "Content-Type": "application/json"}
+        response = page.request.put(url, headers=headers, data=json.dumps(
+            {"type": "notebook", "format": "json", "content": notebook})) if rename is None else \
+            page.request.patch(url, headers=headers, data=json.dumps({"path": rename}))
     assert response.ok, f"{url}: {response.status} {response.text()[:500]}"
     return response.json()
 
@@ -156,7 +203,7 @@ def write_cells(page, hub, account, sample: str, source: Path, scratch: Path) ->
 @pytest.fixture
 def hub_course(tmp_path):
     """The instructor's course folder (this repository's layout, in their home), the exchange, the accounts
-    and the running hub: (hub, instructor, students, course)."""
+    and the running hub: (hub, instructor, students, course, exchange)."""
     with hubs.accounts("lab2a-test-instructors", [INSTRUCTOR]) as (instructor,), \
             hubs.accounts("lab2a-test-students", list(STUDENTS)) as students, \
             hubs.reachable(Path(os.path.realpath(hubs.VENV_BIN / "python")), ROOT):
@@ -169,7 +216,7 @@ def hub_course(tmp_path):
         state = Path(tempfile.mkdtemp(prefix="lab2a-hub-"))
         try:
             with hubs.running_hub(state, course, exchange, "lab2a-test-instructors", "lab2a-test-students") as hub:
-                yield hub, instructor, students, course
+                yield hub, instructor, students, course, exchange
         finally:
             shutil.rmtree(exchange, ignore_errors=True)
             shutil.rmtree(state, ignore_errors=True)
@@ -178,9 +225,9 @@ def hub_course(tmp_path):
 def test_the_course_on_jupyterhub(hub_course, tmp_path):
     from playwright.sync_api import sync_playwright
 
-    hub, instructor, students, course = hub_course
+    hub, instructor, students, course, exchange = hub_course
     shots = Steps(hubs.ARTEFACTS / "screenshots")
-    validate_said, validate_seconds = {}, {}
+    validate_said, validate_seconds, autograde_said, due = {}, {}, {}, None
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         try:
@@ -194,7 +241,8 @@ def test_the_course_on_jupyterhub(hub_course, tmp_path):
             assignment_row(ta).locator("td.status", has_text="released").wait_for()
             shots(ta, "formgrader-released")
 
-            # each student: fetch, write, Validate, Submit in the Assignments tab
+            # each student: fetch, write, Validate, Submit in the Assignments tab (after ON_TIME's submission,
+            # each waits for the clock to pass the due date the TA sets below: theirs are late)
             for account in students:
                 page = started(pages[account.name], account)
                 formgrader = page.request.get(hub.user_url(account.name, "formgrader"))
@@ -204,42 +252,66 @@ def test_the_course_on_jupyterhub(hub_course, tmp_path):
                 list_rows(page, "fetched", 1)
                 submissions = page.locator("#nbgrader-lab2a-lab2a-submissions > .list_item")   # a header, then one each
                 if account.name == TWICE:   # the notebook as fetched, submitted before any work: superseded below
-                    submit(page)
+                    submit(page, due)
                     wait_for_count(submissions, 2)
                 if WRITES[account.name]:
                     write_cells(page, hub, account, WRITES[account.name], course / "source/lab2a/lab2a.ipynb",
                                 tmp_path)
-                page.locator("#fetched_assignments_list a.assignment-notebooks-link").click()
-                notebook_row = page.locator("#nbgrader-lab2a-lab2a.collapse.in .list_item").nth(1)
-                clicked = time.monotonic()
-                notebook_row.locator('.item_status button:text("Validate")').click()
-                dialog = page.locator(".nbgrader-SuccessDialog, .nbgrader-ErrorDialog")
-                dialog.wait_for(timeout=WAIT)
-                validate_seconds[account.name] = round(time.monotonic() - clicked, 1)
-                validate_said[account.name] = dialog.inner_text()
-                shots(page, f"validate-{account.name}")
-                dialog.locator("button.jp-Dialog-button").click()
-                dialog.wait_for(state="detached")
-                submit(page)
+                if account.name == RENAMED:   # as a file browser or a download names a second copy
+                    contents(page, hub, account, "lab2a/lab2a.ipynb", rename=f"lab2a/{RENAMED_TO}")
+                else:
+                    page.locator("#fetched_assignments_list a.assignment-notebooks-link").click()
+                    notebook_row = page.locator("#nbgrader-lab2a-lab2a.collapse.in .list_item").nth(1)
+                    clicked = time.monotonic()
+                    notebook_row.locator('.item_status button:text("Validate")').click()
+                    dialog = page.locator(".nbgrader-SuccessDialog, .nbgrader-ErrorDialog")
+                    dialog.wait_for(timeout=WAIT)
+                    validate_seconds[account.name] = round(time.monotonic() - clicked, 1)
+                    validate_said[account.name] = dialog.inner_text()
+                    shots(page, f"validate-{account.name}")
+                    dialog.locator("button.jp-Dialog-button").click()
+                    dialog.wait_for(state="detached")
+                submit(page, due)
                 list_rows(page, "submitted", 1)
                 wait_for_count(submissions, 3 if account.name == TWICE else 2)
                 shots(page, f"submitted-{account.name}")
+                if account.name == ON_TIME:   # the next whole second after it, as the dialog takes a time
+                    due = (submitted_at(exchange, ON_TIME) + timedelta(seconds=1)).replace(microsecond=0)
+
+            # the TA sets the due date (Formgrader's Edit dialog): nbgrader decides who is late when it
+            # autogrades, from this date and each submission's time
+            ta.goto(hub.user_url(instructor.name, "formgrader/manage_assignments"))
+            set_due_date(ta, due)
+            shots(ta, "formgrader-due-date")
 
             # the instructor collects and autogrades (the button: the sandboxed grader), grades one written
             # answer, and generates and releases the feedback
-            ta.goto(hub.user_url(instructor.name, "formgrader/manage_assignments"))
             formgrader_action(ta, assignment_row(ta), "collect")
-            # `lab2a grade` on the collected notebooks, meanwhile (compared with the gradebook at the end)
+            # `lab2a grade` on the collected notebooks (a copy, as collected), meanwhile: compared with the
+            # gradebook at the end
+            shutil.copytree(course / "submitted", tmp_path / "submitted")
             isolated_run = subprocess.Popen(
-                [sys.executable, "-m", "lab2a.cli", "grade", str(course / "submitted"), "--csv",
+                [sys.executable, "-m", "lab2a.cli", "grade", str(tmp_path / "submitted"), "--csv",
                  str(tmp_path / "grades.csv")], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
             ta.reload()
             assignment_row(ta).locator("td.num-submissions", has_text=str(len(students))).wait_for()
             ta.goto(hub.user_url(instructor.name, "formgrader/manage_submissions/lab2a"))
             for account in students:
-                formgrader_action(ta, student_row(ta, account.name), "autograde")
+                # a renamed notebook: plain nbgrader autograde (the button) finds no lab2a.ipynb to grade
+                autograde_said[account.name] = formgrader_action(
+                    ta, student_row(ta, account.name), "autograde", "error" if account.name == RENAMED else "success",
+                    shot=(lambda page, name=account.name: shots(page, f"formgrader-autograde-{name}"))
+                    if account.name in (TWICE, RENAMED) else None)
+            # the TA's command for it, in the instructor's terminal on the hub: the renamed notebook is graded
+            terminal = hubs.in_instructor_terminal(instructor, course, exchange, str(hubs.VENV_BIN / "lab2a"),
+                                                   "autograde", "--student", RENAMED, timeout=WAIT / 1000)
+            (hubs.ARTEFACTS / "lab2a-autograde.txt").write_text(terminal.stdout + terminal.stderr)
+            assert terminal.returncode == 0, terminal.stdout + terminal.stderr[-4000:]
             ta.reload()
-            ta.locator("#main-table td.status", has_text="needs manual grading").first.wait_for()
+            student_row(ta, RENAMED).locator("td.status", has_text="needs manual grading").wait_for()
+            ta.locator("#main-table td.status", has_text="needs autograding").wait_for(state="detached")
+            formgrader_scores = {account.name: student_row(ta, account.name).locator("td.score").inner_text()
+                                 for account in students}
             shots(ta, "formgrader-autograded")
 
             graded = students[0]
@@ -262,6 +334,24 @@ def test_the_course_on_jupyterhub(hub_course, tmp_path):
             formgrader_action(ta, assignment_row(ta), "release-feedback")
             shots(ta, "formgrader-feedback-released")
 
+            # the renamed notebook's feedback: nbgrader releases it under the name it graded (lab2a), and the
+            # student's Fetch Feedback looks for the name they submitted: it finds none...
+            page = pages[RENAMED]
+            page.locator("#refresh_assignments_list").click()
+            button = list_rows(page, "submitted", 1).first.locator('button:text("Fetch Feedback")')
+            with page.expect_response(lambda response: "/assignments/fetch_feedback" in response.url) as fetched:
+                button.click()
+            renamed_feedback = submitted_notebooks(fetched.value.json())
+            hubs.wait_for(button.is_enabled, WAIT / 1000, "the Assignments tab to show the answer")
+            shots(page, f"feedback-not-found-{RENAMED}")
+            # ...until the TA, in the terminal, copies it to that name and releases the feedback again
+            copied = hubs.in_instructor_terminal(
+                instructor, course, exchange, "cp", f"feedback/{RENAMED}/lab2a/lab2a.html",
+                f"feedback/{RENAMED}/lab2a/{Path(RENAMED_TO).stem}.html", timeout=WAIT / 1000)
+            assert copied.returncode == 0, copied.stderr
+            ta.goto(hub.user_url(instructor.name, "formgrader/manage_submissions/lab2a"))
+            formgrader_action(ta, student_row(ta, RENAMED), "release-feedback")
+
             # each student fetches the feedback and reads it
             feedback = {}
             for account in students:
@@ -272,7 +362,9 @@ def test_the_course_on_jupyterhub(hub_course, tmp_path):
                 shots(page, f"feedback-fetched-{account.name}")
                 folder = contents(page, hub, account, "lab2a/feedback")["content"]
                 assert len(folder) == 1, folder
-                page.goto(hub.user_url(account.name, f"files/lab2a/feedback/{folder[0]['name']}/lab2a.html"))
+                name = Path(RENAMED_TO if account.name == RENAMED else "lab2a.ipynb").stem   # (as submitted)
+                page.goto(hub.user_url(account.name, f"files/lab2a/feedback/{quote(folder[0]['name'])}/"
+                                                     f"{quote(name)}.html"))
                 feedback[account.name] = page.locator("body").inner_text()
                 widths = page.eval_on_selector_all(
                     "div.output_area pre", "all => all.map(e => [e.scrollWidth, e.clientWidth])")
@@ -289,7 +381,8 @@ def test_the_course_on_jupyterhub(hub_course, tmp_path):
     (hubs.ARTEFACTS / "steps-seconds.json").write_text(json.dumps(shots.seconds | {"validate": validate_seconds},
                                                                    indent=1))
 
-    # the gradebook's points per check are lab2a grade's on the same submitted notebooks
+    # the gradebook's points per check are lab2a grade's on the same submitted notebooks (the renamed one
+    # included: both grade the folder's only notebook), and Formgrader shows their sum
     nbgrader_scores = nbgrader_course.cell_scores(course)
     said, _ = isolated_run.communicate(timeout=WAIT / 1000)
     assert isolated_run.returncode == 0, said
@@ -299,18 +392,38 @@ def test_the_course_on_jupyterhub(hub_course, tmp_path):
     for student, cells in nbgrader_scores.items():
         for cell, check in GRADED.items():
             assert float(isolated[student][check.name]) == cells[cell], (student, check.name)
-    assert sum(nbgrader_scores["lab2a-ref"].values()) > sum(nbgrader_scores["lab2a-bug"].values()) > 0   # (TWICE)
-    assert sum(nbgrader_scores["lab2a-none"].values()) == 0
+        assert formgrader_scores[student].startswith(f"{round(sum(cells.values()), 2):g} / "), \
+            (student, formgrader_scores[student], cells)
+    totals = {student: sum(cells.values()) for student, cells in nbgrader_scores.items()}
+    assert totals["lab2a-ref"] > totals["lab2a-bug"] > 0   # (TWICE: the work, not the release, was graded)
+    assert totals["lab2a-ref"] > totals[RENAMED] > 0      # (the student's own renamed notebook, not a stand-in)
+    assert totals["lab2a-none"] == 0
+
+    # the renamed notebook: the button's nbgrader autograde refused it; lab2a autograde graded it and said so
+    assert "Skipping unknown notebook" in autograde_said[RENAMED] and "No notebooks found" in autograde_said[RENAMED]
+    assert (f"{RENAMED}: renamed notebook taken: lab2a.ipynb is missing; the only notebook in the folder, "
+            f"{RENAMED_TO!r}, was graded in its place (was it renamed?)") in terminal.stdout, terminal.stdout
+
+    assert renamed_feedback == {Path(RENAMED_TO).stem: False}, renamed_feedback   # (fetched later, after the TA's copy)
+
+    # the due date: every submission after it is late (nbgrader's log says so in Formgrader's dialog), with
+    # no penalty (nbgrader's late-submission plugin's default: the points above are the checks')
+    late = lateness(course)
+    assert late[ON_TIME][0] == 0 and "seconds late" not in autograde_said[ON_TIME], late[ON_TIME]
+    for student in set(STUDENTS) - {ON_TIME}:
+        seconds, penalty = late[student]
+        assert seconds > 0 and not penalty, (student, late[student])
+        assert re.search(rf"{student}.* is [\d.]+ seconds late", autograde_said[student]), autograde_said[student]
 
     # Validate named exactly the visible checks short of their points, as graded (and the written answers
     # were answered, so the reference notebook passed)
-    for account in students:
-        said = " ".join(validate_said[account.name].split())
+    for student, said in validate_said.items():
+        said = " ".join(said.split())
         failing = {cell for cell, check in GRADED.items()
-                   if check.visible and nbgrader_scores[account.name][cell] < check.points}
-        assert failing or "Success! Your notebook passes all the tests." in said, (account.name, said)
+                   if check.visible and nbgrader_scores[student][cell] < check.points}
+        assert failing or "Success! Your notebook passes all the tests." in said, (student, said)
         for cell, check in GRADED.items():
-            assert (f"✗ {check.name} " in said) == (cell in failing), (account.name, check.name, said)
+            assert (f"✗ {check.name} " in said) == (cell in failing), (student, check.name, said)
     assert "Success!" in validate_said["lab2a-ref"] and "Success!" not in validate_said["lab2a-bug"]
 
     # the feedback shows each student their points per check, and the TA's comment to the one graded
@@ -320,6 +433,29 @@ def test_the_course_on_jupyterhub(hub_course, tmp_path):
         assert {cell: shown.get(cell) for cell in GRADED} == nbgrader_scores[account.name], account.name
     assert TA_COMMENT in feedback["lab2a-ref"] and TA_COMMENT not in feedback["lab2a-bug"]
     assert f"Score: {TA_POINTS} / 2.0" in feedback["lab2a-ref"]
+
+
+def submitted_notebooks(listing) -> dict[str, bool]:
+    """{notebook: whether its feedback has been fetched} of the submitted notebooks in the Assignments tab's
+    listing (the JSON nbgrader's server answers with)."""
+    found = {}
+    if isinstance(listing, dict):
+        if "notebook_id" in listing and "has_local_feedback" in listing:
+            found[listing["notebook_id"]] = listing["has_local_feedback"]
+        listing = list(listing.values())
+    if isinstance(listing, list):
+        for item in listing:
+            found |= submitted_notebooks(item)
+    return found
+
+
+def lateness(course: Path) -> dict[str, tuple[float, float | None]]:
+    """{student: (seconds late, late-submission penalty)} from the gradebook, as nbgrader computed them."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        return {submission.student.id: (submission.total_seconds_late, submission.late_submission_penalty)
+                for submission in gradebook.assignment_submissions("lab2a")}
 
 
 def manual_grade(course: Path, student: str):

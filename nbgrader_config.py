@@ -5,12 +5,13 @@ submitted/<student>/lab2a/ -> autograded/<student>/lab2a/ -> feedback/<student>/
 gradebook.db. Grading needs no data set: the checks make their own inputs.
 """
 
-from lab2a.autograder.channels.nbgrader.autograde import GradeInSandbox, RestoreCellFlags
-from lab2a.autograder.channels.nbgrader.feedback import KeepStudentMarkersOut, RenderFormulas, WrapLongLines
-from lab2a.autograder.channels.nbgrader.validate import use_sandbox
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 from nbgrader.converters import Autograde
 from nbgrader.preprocessors import ClearHiddenTests, DeduplicateIds, Execute, GetGrades
+
+from lab2a.autograder.channels.nbgrader.autograde import GradeInSandbox, RestoreCellFlags
+from lab2a.autograder.channels.nbgrader.feedback import KeepStudentMarkersOut, RenderFormulas, WrapLongLines
+from lab2a.autograder.channels.nbgrader.validate import use_sandbox
 
 c = get_config()  # noqa: F821 (provided by traitlets when nbgrader loads this file)
 

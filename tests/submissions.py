@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
+
 from lab2a.autograder.checks.manifest import CHECKS
 
 from . import implementations as I

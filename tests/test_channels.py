@@ -17,13 +17,13 @@ import nbformat
 import pytest
 import yaml
 from filelock import FileLock
+
+from lab2a import samples
 from lab2a.autograder.channels import markdown
 from lab2a.autograder.checks.manifest import ANSWERS, CHECKS, written_points
 from lab2a.autograder.grading.grade import grade
 from lab2a.autograder.grading.layout import grade_id
 from lab2a.autograder.grading.report import written_line
-
-from lab2a import samples
 
 from .conftest import ROOT, run_lab2a
 

@@ -6,10 +6,11 @@ message that names it. The same checks behind the sandbox: test_grade.py and tes
 import ast
 import pathlib
 
-import lab2a.autograder as autograder
 import numpy as np
 import pytest
 import torch
+
+import lab2a.autograder as autograder
 from lab2a.autograder.channels.notebook import check_in_notebook, run_in_process
 from lab2a.autograder.checks.manifest import CHECKS, check, total_points
 from lab2a.autograder.checks.registry import IMPLEMENTATIONS, available
@@ -451,9 +452,10 @@ def test_each_problem_with_the_definitions_is_counted_under_its_own_key():
     """The sandbox sends a problem with the student's definitions with the key student.py gives where it words
     the message (student.Unusable), and the grader counts it under that key; a key that is not one of
     student.py's, as forged code would send, is counted as unusable definitions."""
+    from torch import nn
+
     from lab2a.autograder.judge.verdict import Failed, data_of
     from lab2a.autograder.sandbox import ops, student
-    from torch import nn
 
     class WrongInit(nn.Module):
         def __init__(self, taps, n):

@@ -8,14 +8,14 @@ from collections import defaultdict
 import jsonschema
 import nbformat
 import pytest
+
+from lab2a import cli, samples
 from lab2a.autograder.channels.class_report.load import BadInput, load
 from lab2a.autograder.channels.nbgrader.autograde import METADATA, fill
 from lab2a.autograder.grading.grade import unreadable
 from lab2a.autograder.grading.layout import grade_id
 from lab2a.autograder.grading.report import SCHEMA_VERSION
 from lab2a.autograder.judge.causes import described, raised
-
-from lab2a import cli, samples
 
 from .browser import opened
 from .conftest import ROOT, run_lab2a

@@ -13,12 +13,12 @@ import numpy as np
 import pytest
 import soundfile
 import torch
-from lab2a.data import DatasetError, builder, card_path, examples_dir, load_pairs, recipe, split_indices, split_sizes
-from lab2a.data.optimal import clip_normal_equations
 from scipy import signal as sps
 from torch.utils.data import DataLoader, TensorDataset, random_split
 
 import solutions  # the repository's answer key (not in the installed package)
+from lab2a.data import DatasetError, builder, card_path, examples_dir, load_pairs, recipe, split_indices, split_sizes
+from lab2a.data.optimal import clip_normal_equations
 
 from .conftest import ROOT, run_lab2a
 

@@ -10,6 +10,7 @@ import textwrap
 
 import numpy as np
 import pytest
+
 from lab2a.autograder.checks.cases import PUBLIC_KEY
 from lab2a.autograder.checks.manifest import ANSWERS, CHECKS
 from lab2a.autograder.checks.outputs import MORE_TAPS

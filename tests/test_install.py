@@ -12,9 +12,9 @@ import venv
 
 import pytest
 import yaml
-from lab2a.autograder.channels import github, kit
 
 from lab2a import torch_index
+from lab2a.autograder.channels import github, kit
 
 from .conftest import ROOT
 from .test_channels import exports  # noqa: F401, F811  (the exports, written once per run by their commands)

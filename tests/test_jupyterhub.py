@@ -25,11 +25,11 @@ from urllib.parse import quote
 
 import nbformat
 import pytest
+
+from lab2a import samples
 from lab2a.autograder.channels.nbgrader import course as nbgrader_course
 from lab2a.autograder.checks.manifest import ANSWERS, CHECKS
 from lab2a.autograder.grading.layout import grade_id
-
-from lab2a import samples
 
 from . import hub as hubs
 from .browser import ARGS, CHROMIUM

@@ -5,6 +5,7 @@ import ast
 
 import nbformat
 import pytest
+
 from lab2a.autograder.grading.ipython_cells import ipython_source, is_definition, statements
 from lab2a.autograder.grading.layout import plan, reattach_metadata, restore_deleted_cells
 from lab2a.autograder.sandbox.prelude import SETUP

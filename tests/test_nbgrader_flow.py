@@ -5,12 +5,12 @@ import re
 
 import nbformat
 import pytest
+
+from lab2a import samples
 from lab2a.autograder.channels.class_report.load import load
 from lab2a.autograder.channels.nbgrader import course as nbgrader_course
 from lab2a.autograder.checks.manifest import ANSWERS, CHECKS, total_points, written_points
 from lab2a.autograder.grading.layout import grade_id
-
-from lab2a import samples
 
 from . import course_grades
 from .conftest import ROOT, run_lab2a

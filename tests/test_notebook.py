@@ -11,11 +11,11 @@ import sys
 import nbformat
 import pytest
 import torch
-from lab2a.autograder.checks.manifest import ANSWERS, CHECKS
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 import solutions  # the repository's answer key (not in the installed package)
+from lab2a.autograder.checks.manifest import ANSWERS, CHECKS
 
 from .conftest import ROOT
 

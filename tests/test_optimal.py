@@ -3,8 +3,9 @@
 import numpy as np
 import pytest
 import torch
-from lab2a.data import apply_filter, filter_scores, optimal_filter, optimal_filters
 from scipy.signal import lfilter
+
+from lab2a.data import apply_filter, filter_scores, optimal_filter, optimal_filters
 
 
 def data_matrix(x: np.ndarray, taps: int) -> np.ndarray:

@@ -11,6 +11,7 @@ import nbformat
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from lab2a.autograder.grading.ipython_cells import (
     IPYTHON_FLAGS,
     defines,

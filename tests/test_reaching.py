@@ -4,6 +4,7 @@ honest code never; and the catalogue's routes that can't be closed are named in 
 import json
 
 import pytest
+
 from lab2a.autograder.grading.reaching import findings
 
 from . import implementations as I

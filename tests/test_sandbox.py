@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from lab2a.autograder.grading.ipython_cells import IPYTHON_FLAGS
 from lab2a.autograder.grading.limits import Limits
 from lab2a.autograder.grading.session import CellRun, Session

@@ -18,6 +18,7 @@ import nbformat
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from lab2a.autograder.channels.nbgrader import course as nbgrader_course
 from lab2a.autograder.channels.nbgrader import intake, records
 from lab2a.autograder.channels.nbgrader.autograde import RestoreCellFlags

@@ -18,6 +18,7 @@ from pathlib import Path
 import nbformat
 import pytest
 import torch
+
 from lab2a.autograder.channels.nbgrader import course as nbgrader_course
 from lab2a.autograder.channels.nbgrader import intake
 from lab2a.autograder.checks.manifest import CHECKS

@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import pytest
+
 from lab2a.autograder.grading.terminal import terminal_text
 
 from .catalogue import limits

@@ -5,11 +5,11 @@ import json
 
 import nbformat
 import pytest
+
+from lab2a import samples
 from lab2a.autograder.channels.nbgrader import course as nbgrader_course
 from lab2a.autograder.checks.manifest import ANSWERS
 from lab2a.autograder.grading.layout import grade_id
-
-from lab2a import samples
 
 from .conftest import ROOT, run_lab2a
 

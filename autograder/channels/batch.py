@@ -13,12 +13,13 @@ import os
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
+from tqdm import tqdm
+
 from lab2a.autograder.checks.manifest import CHECKS
 from lab2a.autograder.grading.grade import grade_choice
 from lab2a.autograder.grading.limits import DEFAULT_LIMITS, Limits
 from lab2a.autograder.grading.submission import Choice, choose
 from lab2a.autograder.grading.terminal import progress_stream
-from tqdm import tqdm
 
 
 def submissions(folder: Path) -> list[tuple[str, Choice]]:

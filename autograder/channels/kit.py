@@ -17,7 +17,6 @@ from pathlib import Path
 from lab2a.autograder.checks.train import TRAJECTORY
 from lab2a.autograder.grading.installation import RELEASE_IN_COPY
 from lab2a.autograder.judge.training import freeze_runs
-
 from lab2a.torch_index import CPU_INDEX  # the one place it is written (setup.sh reads it there too)
 
 # The TA's channels: no copy needs them (each channel's own module goes with its bundle's entry point).

@@ -12,6 +12,7 @@ public inputs are worth nothing.
 from dataclasses import dataclass
 
 import numpy as np
+
 from lab2a.autograder.judge.compare import TOLERANCE, judge_output, scale, usable_values
 from lab2a.autograder.judge.verdict import Failed, data_of
 

@@ -11,6 +11,7 @@ ever in the student's process, where a student's train could reach it.
 import secrets
 
 import numpy as np
+
 from lab2a.autograder.judge.oracle import CAUSAL
 from lab2a.autograder.judge.verdict import Failed, data_of
 

@@ -12,6 +12,7 @@ properties.py.
 """
 
 import numpy as np
+
 from lab2a.autograder.checks.cases import Case, Run, judge_runs, noise_case
 from lab2a.autograder.judge.causes import Cause
 from lab2a.autograder.judge.compare import (

@@ -13,6 +13,7 @@ student's code and returns its answer.
 """
 
 import numpy as np
+
 from lab2a.autograder.checks.cases import Run, judge_outcomes, noise_case, outputs_of
 from lab2a.autograder.checks.outputs import (
     APART_IMPULSES,

@@ -11,6 +11,7 @@ scenario, in the grader's process.
 """
 
 import numpy as np
+
 from lab2a.autograder.judge.causes import Cause
 from lab2a.autograder.judge.training import (
     LOOP_MISTAKES,

@@ -16,6 +16,7 @@ from functools import cache
 from pathlib import Path
 
 import torch
+
 from lab2a.autograder.checks.cases import PUBLIC_KEY
 from lab2a.autograder.checks.manifest import CHECKS, check
 from lab2a.autograder.checks.registry import available, run_check

@@ -17,6 +17,7 @@ by 1e-2 * scale on most cases and by at least 7e-4 * scale on every visible one 
 """
 
 import numpy as np
+
 from lab2a.autograder.judge.causes import Cause, described
 from lab2a.autograder.judge.oracle import CAUSAL, MISTAKES
 from lab2a.autograder.judge.verdict import Failed, describe_error

@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
+
 from lab2a.autograder.judge.causes import Cause
 from lab2a.autograder.sandbox.scenario import MAX_EVENTS, Scenario
 

@@ -4,6 +4,7 @@ the grader's process only and no student kit holds it (judge/training.py reads f
 """
 
 import torch
+
 from lab2a.autograder.judge.training import Run
 from lab2a.autograder.sandbox.scenario import Scenario, loader, loss_fn, model, optimizer, parameters
 

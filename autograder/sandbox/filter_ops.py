@@ -7,10 +7,11 @@ import numbers
 
 import numpy as np
 import torch
+from torch import nn
+
 from lab2a.autograder.sandbox import shared, student
 from lab2a.autograder.sandbox.devices import DeviceMixes, OnDevice, SimulatedDevice
 from lab2a.autograder.sandbox.student import FILTER, StudentError
-from torch import nn
 
 
 def _attribute(module: nn.Module, name: str) -> dict:

@@ -5,11 +5,12 @@ check (below). Each returns plain data; none knows a right answer (ops.py).
 import numbers
 
 import torch
+from torch import nn
+
 from lab2a.autograder.sandbox import student
 from lab2a.autograder.sandbox.devices import Moves
 from lab2a.autograder.sandbox.scenario import Recorder, Scenario, loader, parameters, recorded
 from lab2a.autograder.sandbox.student import StudentError
-from torch import nn
 
 
 def _as_float(value) -> float | None:

@@ -203,6 +203,7 @@ def _snapshot() -> tuple:
     taken once in the fork server, so that no worker's first reply waits for it)."""
     import numpy as np
     import torch
+
     from lab2a.autograder.sandbox import (
         confine,
         devices,
@@ -263,6 +264,7 @@ def serve(requests: int, results: int, memory: int, max_message: int, protect=()
 
     import numpy as np
     import torch
+
     from lab2a.autograder.sandbox import integrity, ops, prelude, transport
     from lab2a.autograder.sandbox.confine import confine
 

@@ -19,14 +19,15 @@ from the course's record (records.py), never from the notebook.
 from pathlib import Path
 
 import nbformat
+from nbgrader.preprocessors import NbGraderPreprocessor
+from traitlets import Float
+
 from lab2a.autograder.channels.nbgrader import records
 from lab2a.autograder.checks.manifest import check
 from lab2a.autograder.grading.layout import TEST_CELLS, grade_id
 from lab2a.autograder.grading.limits import Limits
 from lab2a.autograder.grading.reaching import PROPERTY_CHECKS
 from lab2a.autograder.grading.report import METADATA, REVIEW_TITLE, Report, check_lines, printable, review_lines
-from nbgrader.preprocessors import NbGraderPreprocessor
-from traitlets import Float
 
 OLD_MARK = "lab2a_intake"   # older versions' stand-in mark: in a notebook now, only ever the student's
 

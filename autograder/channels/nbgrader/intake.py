@@ -40,6 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
+
 from lab2a.autograder.channels.nbgrader import records
 from lab2a.autograder.grading.layout import grade_id, is_written_answer, reattach_metadata, restore_deleted_cells
 from lab2a.autograder.grading.report import ASSIGNMENT, printable_data

@@ -17,11 +17,12 @@ called from an nbgrader_config.py (the course's, and the hub's global one), sets
 import textwrap
 
 import nbformat
+from nbgrader.preprocessors import Execute, NbGraderPreprocessor
+from traitlets import Float
+
 from lab2a.autograder.channels.nbgrader.autograde import fill
 from lab2a.autograder.grading.fork_server import start_early
 from lab2a.autograder.grading.limits import Limits
-from nbgrader.preprocessors import Execute, NbGraderPreprocessor
-from traitlets import Float
 
 
 class CheckInSandbox(NbGraderPreprocessor):

@@ -37,7 +37,7 @@ def _grading(args, hidden: bool) -> int:
 
     limits = Limits(timeout=args.timeout, memory=int(args.memory * 2 ** 30))
     start_early(limits)
-    from lab2a.autograder.grading.grade import grade, grade_submission
+    from lab2a.autograder.grading.grade import grade_file, grade_submission
     from lab2a.autograder.grading.report import write_whole
 
     path = Path(args.notebook)
@@ -46,7 +46,7 @@ def _grading(args, hidden: bool) -> int:
                                   args.only)
     else:
         try:
-            report = grade(path, hidden=hidden, limits=limits, only=args.only)
+            report = grade_file(path, hidden=hidden, limits=limits, only=args.only)
         except GraderError as error:
             print(f"lab2a {args.command}: the grader could not run: {error}", file=sys.stderr)
             return 2
@@ -91,14 +91,14 @@ def _grade(args) -> int:
 
 def _grade_folder(args) -> int:
     """lab2a grade FOLDER: every submission in parallel, one CSV."""
-    from lab2a.autograder.channels.batch import grade_folder
+    from lab2a.autograder.channels.batch import grade_class
     from lab2a.autograder.grading.errors import GraderError
     from lab2a.autograder.grading.limits import Limits
 
     out = Path(args.csv or Path(args.notebook) / "grades.csv")
     limits = Limits(timeout=args.timeout, memory=int(args.memory * 2 ** 30))
     try:
-        reports = grade_folder(Path(args.notebook), out, jobs=args.jobs, limits=limits,
+        reports = grade_class(Path(args.notebook), out, jobs=args.jobs, limits=limits,
                                json_dir=Path(args.json) if args.json else None)
     except (GraderError, FileNotFoundError) as error:
         print(f"lab2a grade: the grader could not run: {error}", file=sys.stderr)

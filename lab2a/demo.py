@@ -29,7 +29,7 @@ def run(course: Path, say=print) -> dict[str, dict[str, float]]:
         samples.write(course / "release/lab2a/lab2a.ipynb", course / "source/lab2a/lab2a.ipynb", course / "submitted")
         say(f"  {len(samples.SAMPLES)} sample submissions in {course}/submitted/<sample>/lab2a/")
 
-    nbgrader_course.grade_submissions(REPOSITORY, course, submit, say, jobs=parallel.default_jobs())
+    nbgrader_course.run_ta_workflow(REPOSITORY, course, submit, say, jobs=parallel.default_jobs())
 
     scores = nbgrader_course.cell_scores(course)
     with open(course / "grades.csv") as f:

@@ -21,7 +21,7 @@ from filelock import FileLock
 from lab2a import samples
 from lab2a.autograder.channels import markdown
 from lab2a.autograder.checks.manifest import ANSWERS, CHECKS, written_points
-from lab2a.autograder.grading.grade import grade
+from lab2a.autograder.grading.grade import grade_file
 from lab2a.autograder.grading.layout import grade_id
 from lab2a.autograder.grading.report import written_line
 
@@ -392,7 +392,7 @@ def reference(tmp_path, name) -> tuple[dict, dict]:
 def reference_tests(tmp_path, name) -> tuple[list, list]:
     """The checks' results `lab2a grade` and `lab2a check` give a sample."""
     nbformat.write(sample(name), tmp_path / f"{name}.ipynb")
-    return tuple(grade(tmp_path / f"{name}.ipynb", hidden=hidden).tests for hidden in (True, False))
+    return tuple(grade_file(tmp_path / f"{name}.ipynb", hidden=hidden).tests for hidden in (True, False))
 
 
 @pytest.mark.parametrize("name", ["perfect", "blank", "wraps_around"])
@@ -481,7 +481,7 @@ def _grouped_catalogue(escaped: Path = Path("/nonexistent"), port: int = 9, vict
 
 # Of the catalogue's entries kept in tests/catalogue/, two attacks of each group (run_autograder starts a grader
 # of its own per submission, some 8 s: all 52 would add 7 minutes to the suite; every entry goes
-# through lab2a grade and nbgrader in test_submissions.py, and Gradescope grades with the same grade_choice).
+# through lab2a grade and nbgrader in test_submissions.py, and Gradescope grades with the same grade_chosen).
 ON_GRADESCOPE = (
     "code_hidden_behind_separators_in_comments", "late_future_import_under_time",
     "forged_stand_in_mark_with_a_problem", "links_to_the_instructors_notebook", "floods_the_grader_with_objects",

@@ -125,11 +125,11 @@ def test_grading_is_fast_once_the_sandbox_is_up(tmp_path):
     """One process grading several notebooks forks every worker from one server that has torch imported."""
     script = textwrap.dedent(f"""
         import sys, time
-        from lab2a.autograder.grading.grade import grade
-        grade({str(S.RELEASE)!r})
+        from lab2a.autograder.grading.grade import grade_file
+        grade_file({str(S.RELEASE)!r})
         started = time.monotonic()
         for _ in range(3):
-            grade({str(S.RELEASE)!r})
+            grade_file({str(S.RELEASE)!r})
         print(time.monotonic() - started)
         """)
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)

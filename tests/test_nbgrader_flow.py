@@ -26,7 +26,7 @@ TRAIN_CELLS = {cell for cell, c in GRADED.items() if c.task == "train"}
 def course(tmp_path_factory, no_data):
     """A course graded end to end: what a TA's commands leave behind."""
     course = tmp_path_factory.mktemp("course") / "course"
-    autograde = nbgrader_course.grade_submissions(ROOT, course, lambda course: samples.write(
+    autograde = nbgrader_course.run_ta_workflow(ROOT, course, lambda course: samples.write(
         course / "release" / "lab2a" / "lab2a.ipynb", course / "source" / "lab2a" / "lab2a.ipynb",
         course / "submitted"))
     return course, autograde

@@ -88,7 +88,7 @@ def graded(tmp_path_factory, no_data):
             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
 
     course = root / "course"
-    autograde = nbgrader_course.grade_submissions(ROOT, course, submit, jobs=2,   # the class as one, in parallel
+    autograde = nbgrader_course.run_ta_workflow(ROOT, course, submit, jobs=2,   # the class as one, in parallel
                                                   settings=f"c.GradeInSandbox.timeout = {TIMEOUT}")
     out, err = isolated[0].communicate(timeout=900)
     assert isolated[0].returncode == 0, out + err

@@ -3,7 +3,7 @@ with every check's points and the totals, a progress bar on a terminal.
 
 A folder is either nbgrader's layout (<folder>/<student>/lab2a/lab2a.ipynb, or a renamed notebook
 there) or notebooks directly inside it (<folder>/<student>.ipynb). Each submission is graded
-in a process of its own, `jobs` at a time, by grade_choice(), which runs the student's code in its sandbox.
+in a process of its own, `jobs` at a time, by grade_chosen(), which runs the student's code in its sandbox.
 One submission the grader fails on gets a report saying so; the others are graded all the same.
 """
 
@@ -16,7 +16,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from lab2a.autograder.checks.manifest import CHECKS
-from lab2a.autograder.grading.grade import grade_choice
+from lab2a.autograder.grading.grade import grade_chosen
 from lab2a.autograder.grading.limits import DEFAULT_LIMITS, Limits
 from lab2a.autograder.grading.submission import Choice, choose
 from lab2a.autograder.grading.terminal import progress_stream
@@ -30,7 +30,7 @@ def submissions(folder: Path) -> list[tuple[str, Choice]]:
     return sorted(found, key=lambda pair: pair[0])
 
 
-def grade_folder(folder: Path, out_csv: Path, jobs: int = 0, limits: Limits = DEFAULT_LIMITS,
+def grade_class(folder: Path, out_csv: Path, jobs: int = 0, limits: Limits = DEFAULT_LIMITS,
                  progress: bool | None = None, json_dir: Path | None = None) -> dict:
     """Grade every submission under folder; write out_csv (and each report to json_dir/<student>.json);
     return {student: Report}."""
@@ -43,7 +43,7 @@ def grade_folder(folder: Path, out_csv: Path, jobs: int = 0, limits: Limits = DE
     with ProcessPoolExecutor(jobs, mp_context=context) as pool, \
             tqdm(total=len(found), desc="grading", unit="notebook", file=progress_stream(),
                  disable=None if progress is None else not progress) as bar:
-        futures = {pool.submit(grade_choice, choice, folder / student / "lab2a", True, limits): student
+        futures = {pool.submit(grade_chosen, choice, folder / student / "lab2a", True, limits): student
                    for student, choice in found}
         for future in as_completed(futures):
             reports[futures[future]] = future.result()

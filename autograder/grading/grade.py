@@ -1,10 +1,12 @@
 """Grading a notebook: its plan (layout.py), the student's cells and the checks' operations in the sandbox
 (session.py), every verdict decided here, in the grader's process (checks/registry.py), and the report.
 
-grade(path) runs every check, hidden ones included, with the course's grading key; grade(path,
+grade_file(path) runs every check, hidden ones included, with the course's grading key; grade_file(path,
 hidden=False) the visible ones with the public key (`lab2a check`). grade_notebook() does the same
 for a notebook already read (nbgrader's preprocessor). A bad submission never raises: it is graded,
 with a message for every check. GraderError means the grader itself could not run.
+grade_submission(where) grades a file, or the notebook chosen in a submission folder (grade_chosen: a choice
+already made), and never raises: the grader's own failure is a report too (the channels' entry point).
 """
 
 import contextlib
@@ -77,7 +79,7 @@ def _one_thread():
         torch.set_num_threads(threads)
 
 
-def grade(path, hidden: bool = True, limits: Limits = DEFAULT_LIMITS, only=None) -> Report:
+def grade_file(path, hidden: bool = True, limits: Limits = DEFAULT_LIMITS, only=None) -> Report:
     """Read and grade a notebook file; only: the names of the checks to run (default: all, or all visible)."""
     started = time.monotonic()
     checks = checks_for(hidden, only)
@@ -109,12 +111,12 @@ def stamped(report: Report, started: float) -> Report:
 
 def grade_submission(where, hidden: bool = True, limits: Limits = DEFAULT_LIMITS, only=None) -> Report:
     """Grade a notebook file, or the notebook of a submission folder (a student's checkout, Gradescope's
-    submission/) chosen by submission.choose. Never raises (see grade_choice)."""
+    submission/) chosen by submission.choose. Never raises (see grade_chosen)."""
     folder = Path(where)
-    return grade_choice(choose(folder) if folder.is_dir() else Choice(folder, None), folder, hidden, limits, only)
+    return grade_chosen(choose(folder) if folder.is_dir() else Choice(folder, None), folder, hidden, limits, only)
 
 
-def grade_choice(choice: Choice, folder, hidden: bool = True, limits: Limits = DEFAULT_LIMITS, only=None) -> Report:
+def grade_chosen(choice: Choice, folder, hidden: bool = True, limits: Limits = DEFAULT_LIMITS, only=None) -> Report:
     """Grade the notebook chosen in a submission folder. Never raises: nothing to grade is 0 points with why;
     a failure of the grader itself is 0 points marked grader_failed, with what went wrong (one submission's
     failure must not cost the others their grades)."""
@@ -122,7 +124,7 @@ def grade_choice(choice: Choice, folder, hidden: bool = True, limits: Limits = D
     try:
         if choice.path is None:
             return unreadable(folder, choice.problem, hidden, limits, checks_for(hidden, only))
-        report = grade(choice.path, hidden=hidden, limits=limits, only=only)
+        report = grade_file(choice.path, hidden=hidden, limits=limits, only=only)
     except Exception as error:  # noqa: BLE001 (a result is written whatever happens; the cause goes in it)
         what = str(error) if isinstance(error, GraderError) else f"{type(error).__name__}: {str(error)[:300]}"
         report = unreadable(choice.path or folder, f"the grader failed, not your code: {what}; grade it again "

@@ -57,7 +57,7 @@ def new_course(repository: Path, course: Path, settings: str = "") -> Path:
     return course
 
 
-def grade_submissions(repository: Path, course: Path, submit, say=lambda text: None,
+def run_ta_workflow(repository: Path, course: Path, submit, say=lambda text: None,
                       settings: str = "", jobs: int = 1):
     """A TA's run from start to end in a new course: generate the release, let submit(course) put the
     notebooks in submitted/<student>/lab2a/, then autograde (`jobs` students at a time), feedback and

@@ -98,3 +98,22 @@ def test_the_readme_is_a_front_door():
     for page in ("docs/students.md", "docs/ta.md", "docs/channels.md", "docs/sandbox.md", "docs/testing.md",
                  "autograder/README.md"):
         assert page in direct, page
+
+
+def test_the_points_code_in_the_interpreter_could_claim_are_the_manifests():
+    """The pages say how many points are properties (which code that reaches into the interpreter could still
+    claim) and how many are numbers the grader compares itself: the manifest's parts of the property checks,
+    and the rest."""
+    from lab2a.autograder.checks.manifest import CHECKS
+    from lab2a.autograder.grading.reaching import PROPERTY_CHECKS
+
+    properties = sum(c.points for c in CHECKS if c.name in PROPERTY_CHECKS)
+    numbers = sum(c.points for c in CHECKS) - properties
+    words = {5: "five", 17: "seventeen"}
+    sandbox = " ".join((ROOT / "docs" / "sandbox.md").read_text().split())
+    grader = " ".join((ROOT / "autograder" / "README.md").read_text().split())
+    assert f"{words[properties].capitalize()} points are properties" in sandbox
+    assert f"claim those {words[properties]}, and no other" in sandbox and f"({numbers} points)" in sandbox
+    assert f"{words[numbers].capitalize()} of the {properties + numbers} points compare numbers" in grader
+    assert f"{words[properties].capitalize()} points are properties" in grader
+    assert f"the other {numbers} are numbers" in grader

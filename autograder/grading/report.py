@@ -1,28 +1,8 @@
 """A grading result: per check its points, parts and message, the total, how the student's cells ran and
 what the sandbox enforced; as JSON and as a table for the terminal.
 
-JSON (schema_version 3):
-  {"schema_version": 3, "assignment": "lab2a", "notebook": path, "checks": "all" | "visible",
-   "problem": null or why the file can't be read, "score": s, "max_score": m,
-   "tests": [{"name", "task", "visible", "score", "max_score", "status", "message",
-              "parts": [{"name", "score", "max_score", "status", "message", "cause"}]}],
-   "cells": [{"name", "kind", "status": "ok" | "error", "message", "skipped": [{"line", "statement"}]}],
-   "notes": [...], "output": {"bytes": total printed, "kept": the first bytes, as text},
-   "limits": {"timeout_seconds", "memory_bytes"},
-   "sandbox": {"files", "network", "processes", "memory", "user", "confined"}: what was enforced, in words,
-   "grader_failed": true when the grader itself failed (the grade is not the student's), "seconds": how long
-   grading took, "environment": {"python", "torch", "numpy", "nbgrader", "platform", "cpus", "device",
-   "confinement", "grader"}: where the grade came from, written by the grader's process (grading/environment.py),
-   "written": [{"name", "question", "max_score", "graded_by": "TA"}]: the written answers, which no
-   channel grades: their points are in neither score nor max_score,
-   "review": [{"cell", "line", "what"}]: code that reaches into the interpreter, for the TA to look at
-   (grading/reaching.py; costs no points)}
-A check's status: "pass" (every point), "partial" (some), "fail" (none: wrong, or the student's code
-raised), "error" (none: it could not finish, e.g. a timeout or an unreadable notebook), "skipped"
-(worth 0 points and not run here, e.g. no GPU). A part's status: pass, fail, error or skipped; a part that
-did not pass has a "cause", its diagnosis as a short key ("wrap-around", "no-zero-grad": judge/causes.py),
-null for a part that passed. Version 3 added "assignment", "cause", "grader_failed", "seconds",
-"environment" and "written"; "review" is optional (absent from older version 3 reports).
+The JSON (schema_version 3) is described once, in docs/ta.md ("The report (JSON)"); its JSON Schema,
+tests/schemas/lab2a-report-v3.schema.json, is checked against real reports by the tests.
 """
 
 import json

@@ -9,6 +9,7 @@ import sys
 import threading
 import time
 import venv
+from pathlib import Path
 
 import pytest
 import yaml
@@ -254,3 +255,42 @@ def test_every_install_path_falls_back_at_once_when_the_cpu_index_cannot_be_reac
     assert len(silent_index.connections) == 1   # the probe's; pip never waited on it
     assert "Could not find a version that satisfies the requirement" in result.stderr, result.stderr
     assert result.returncode != 0   # (the empty index has nothing to install)
+
+
+def _python(version: str) -> str | None:
+    """An interpreter of that version on this machine: one of pyenv's (its shims on PATH only run the version
+    pyenv has selected), else one on PATH."""
+    root = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv") / "versions"
+    installed = sorted(root.glob(f"{version}.*/bin/python3")) if root.is_dir() else []
+    if installed:
+        return str(installed[-1])
+    found = shutil.which(f"python{version}")
+    return found if found and "/shims/" not in found else None
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("version", ["3.12", "3.13"])
+def test_the_kits_requirements_resolve_on_the_newer_pythons_a_platform_may_run(exports, tmp_path, version):  # noqa: F811
+    """The exports pin Python 3.11, where the requirements are installed and tested; a runner on a newer one
+    (GitHub's runners default to 3.12, Classroom 50's job to 3.14 when unpinned) must still find a wheel of every
+    requirement, the pinned torch included. pip's own resolver on that Python, a dry run: it reads the wheels'
+    metadata, and torch's several GB are not downloaded."""
+    python = _python(version)
+    if python is None:
+        pytest.skip(f"no Python {version} on this machine")
+    venv_dir = tmp_path / "venv"
+    subprocess.run([python, "-m", "venv", str(venv_dir)], check=True)
+    report = tmp_path / "report.json"
+    result = subprocess.run([str(venv_dir / "bin" / "python"), "-m", "pip", "install", "--dry-run", "--quiet",
+                             "--report", str(report), "-r", str(exports / "github" / "requirements.txt")],
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    import json
+
+    chosen = {item["metadata"]["name"].lower(): item for item in json.loads(report.read_text())["install"]}
+    wanted = [line.split("=")[0].split(">")[0].strip().lower() for line in
+              (exports / "github" / "requirements.txt").read_text().splitlines() if line and not line.startswith("#")]
+    assert set(wanted) <= set(chosen), sorted(set(wanted) - set(chosen))
+    torch_wheel = chosen["torch"]["download_info"]["url"].rsplit("/", 1)[-1]
+    assert chosen["torch"]["metadata"]["version"].split("+")[0] == kit.TORCH.split("==")[1]
+    assert f"-cp{version.replace('.', '')}-" in torch_wheel, torch_wheel

@@ -51,7 +51,7 @@ def _progress(worker: Worker, cell: CellRun):
     def progress(message):
         index = message["statement"]
         if type(index) is not int or not 0 <= index < sent or (running and index <= running[-1]):
-            raise worker._lost("protocol", "a progress message out of order")
+            raise worker.lost("protocol", "a progress message out of order")
         running.append(index)
     return running, progress
 

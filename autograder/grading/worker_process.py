@@ -193,7 +193,7 @@ class Worker:
         while view:  # a worker that stopped reading can't block the grader: every write has the deadline
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise self._lost("timeout")
+                raise self.lost("timeout")
             if not select.select([], [self.requests], [], min(remaining, 0.1))[1]:
                 self._watch()
                 continue
@@ -210,7 +210,7 @@ class Worker:
         while True:
             message = self._next(deadline)
             if message.get("id") != ident:
-                raise self._lost("protocol", "an answer to another request")
+                raise self.lost("protocol", "an answer to another request")
             if "statement" in message and len(message) == 2:
                 # a statement ended: a limit it passed is its own, not the next one's (looked at before the next
                 # is noted as running; a statement of a few milliseconds is looked at less often, see _watch)
@@ -231,23 +231,23 @@ class Worker:
                 try:
                     message = transport.decode(line)
                 except transport.TransportError as error:
-                    raise self._lost("protocol", str(error)) from None
+                    raise self.lost("protocol", str(error)) from None
                 if not isinstance(message, dict):
-                    raise self._lost("protocol", "a message is not a JSON object")
+                    raise self.lost("protocol", "a message is not a JSON object")
                 return message
             if len(self.buffer) > self.limits.max_message:
-                raise self._lost("protocol", f"a message over the {self.limits.max_message / 1e6:.0f} MB the grader "
+                raise self.lost("protocol", f"a message over the {self.limits.max_message / 1e6:.0f} MB the grader "
                                              f"accepts")
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise self._lost("timeout")
+                raise self.lost("timeout")
             ready, _, _ = select.select([self.results], [], [], min(remaining, 0.1))
             if not ready:
                 self._watch()
                 continue
             chunk = os.read(self.results, 1 << 20)
             if not chunk:
-                raise self._lost("ended")
+                raise self.lost("ended")
             self.buffer += chunk
 
     def _watch(self, every: float = 0.1, force: bool = False) -> None:
@@ -265,12 +265,12 @@ class Worker:
             return
         over = _over(self.folder, self.limits, self.pid)
         if over:
-            raise self._lost(over)
+            raise self.lost(over)
         if _threads(self.pid) > self.limits.threads:
-            raise self._lost("threads")
+            raise self.lost("threads")
         self.watched = (now, time.monotonic() - now)
 
-    def _lost(self, kind: str, detail: str = "") -> StepFailed:
+    def lost(self, kind: str, detail: str = "") -> StepFailed:
         """Stop the worker; the failure that says why, for the student."""
         if kind == "ended":
             message = self._end_reason()

@@ -492,9 +492,10 @@ def test_each_problem_with_the_definitions_is_counted_under_its_own_key():
         with pytest.raises(Failed) as failed:
             data_of(answer)
         assert (failed.value.message, failed.value.cause) == (str(raised.value), raised.value.cause)
-    with pytest.raises(Failed) as failed:
-        data_of({"problem": "made up", "cause": "wrap-around"})
-    assert failed.value.cause == "unusable-definitions"
+    for forged in ("wrap-around", ["not-defined"], {"key": 1}, None):   # not student.py's, or not even text
+        with pytest.raises(Failed) as failed:
+            data_of({"problem": "made up", "cause": forged})
+        assert failed.value.cause == "unusable-definitions"
     in_source = {ast.literal_eval([*call.args, *(k.value for k in call.keywords)][1])
                  for path, call in _calls("Unusable") if path.name == "student.py"}
     assert given == in_source   # every problem student.py words was tried

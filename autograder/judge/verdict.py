@@ -121,7 +121,8 @@ def data_of(answer) -> dict:
     if isinstance(answer.get("problem"), str):
         # the key student.py gave, if it is one of its own (the answer comes from the student's process)
         cause = answer.get("cause")
-        raise Failed(answer["problem"], cause=cause if cause in UNUSABLE_CAUSES else "unusable-definitions")
+        known = isinstance(cause, str) and cause in UNUSABLE_CAUSES
+        raise Failed(answer["problem"], cause=cause if known else "unusable-definitions")
     if "error" in answer:
         raise student_failure(answer["error"])
     if isinstance(answer.get("exit"), str):

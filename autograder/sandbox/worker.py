@@ -23,6 +23,7 @@ results. Nothing here decides a score.
 
 import ast
 import codeop
+import importlib
 import importlib.util
 import linecache
 import os
@@ -198,33 +199,30 @@ _PREPARED = []  # the snapshot taken in prepare(), before any student code: the 
                 # kept as it is, so that the snapshot of this module's names stays true)
 
 
+# The sandbox's own modules: imported before the worker confines itself, and watched for tampering with the
+# libraries (_snapshot; judge/unquoted.py's SANDBOX_MODULES names them in a hidden check's report)
+SANDBOX_MODULES = ("ops", "filter_ops", "train_ops", "devices", "student", "scenario", "shared", "transport",
+                   "integrity", "prelude", "confine")
+
+
+def _sandbox_modules() -> tuple:
+    return tuple(importlib.import_module(f"lab2a.autograder.sandbox.{name}") for name in SANDBOX_MODULES)
+
+
 def _snapshot() -> tuple:
     """integrity.snapshot of the sandbox's modules and the libraries the operations compute with (some 100 ms:
     taken once in the fork server, so that no worker's first reply waits for it)."""
     import numpy as np
     import torch
 
-    from lab2a.autograder.sandbox import (
-        confine,
-        devices,
-        filter_ops,
-        integrity,
-        ops,
-        prelude,
-        scenario,
-        shared,
-        student,
-        train_ops,
-        transport,
-    )
+    from lab2a.autograder.sandbox import integrity
 
     data = torch.utils.data
     libraries = (torch, torch.Tensor, torch.nn.Module, torch.nn.Parameter, torch.nn.functional, torch.fft,
                  torch.optim.Optimizer, torch.optim.SGD, torch.autograd, np, data, data.DataLoader,
                  data.dataloader, data.dataloader._BaseDataLoaderIter, data.dataloader._SingleProcessDataLoaderIter,
                  data.TensorDataset, data.Dataset, torch.utils._device.DeviceContext)
-    return integrity.snapshot((ops, filter_ops, train_ops, devices, student, scenario, shared, transport, integrity,
-                               prelude, confine, sys.modules[__name__]), libraries)
+    return integrity.snapshot((*_sandbox_modules(), sys.modules[__name__]), libraries)
 
 
 def prepare():
@@ -241,19 +239,7 @@ def prepare():
     except RuntimeError:
         pass
     _warm_up(torch)
-    # every module serve() needs, imported now: a worker that runs as another account may not read them
-    from lab2a.autograder.sandbox import (  # noqa: F401
-        confine,
-        devices,
-        filter_ops,
-        integrity,
-        ops,
-        prelude,
-        scenario,
-        student,
-        train_ops,
-        transport,
-    )
+    _sandbox_modules()   # imported now: a worker that runs as another account may not read them
     _PREPARED[:] = [_snapshot()]
 
 
@@ -273,7 +259,7 @@ def serve(requests: int, results: int, memory: int, max_message: int, protect=()
     channel = Channel(requests, results, transport.encode, transport.decode, max_message)
     from lab2a.autograder.sandbox import shared
 
-    taken = integrity.with_objects(_PREPARED[0] if _PREPARED else _snapshot(), (channel,))
+    taken = integrity.with_objects(_PREPARED[0], (channel,))   # prepare() ran in the fork server
     taken = integrity.with_current(taken, shared, "_mapped")   # (mapped in this worker, after the snapshot)
     # the comparison's own code, its module's names and the builtins, held here (in this frame's locals, which
     # Python code can't rebind) and compared with `is` before the comparison is trusted: a cell that swaps

@@ -3,7 +3,7 @@ gradebook (the written answers), and the marks of a hidden test in a feedback pa
 
 from pathlib import Path
 
-from lab2a.autograder.grading.report import ASSIGNMENT
+from lab2a.autograder.channels.nbgrader import course as nbgrader_course
 
 # what a hidden test cell leaves in a page when it is shown: nbgrader's markers, or its call (as written or
 # escaped into HTML)
@@ -13,15 +13,8 @@ HIDDEN_MARKERS = ("BEGIN HIDDEN TESTS", "END HIDDEN TESTS", 'check_in_notebook("
 
 def written_scores(course: Path) -> dict[str, dict[str, tuple]]:
     """{student: {answer cell grade_id: (score or None, needs manual grading)}}: the TA's part."""
-    from nbgrader.api import Gradebook
-
-    scores = {}
-    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
-        for submission in gradebook.assignment_submissions(ASSIGNMENT):
-            scores[submission.student.id] = {grade.name: (grade.score, grade.needs_manual_grade)
-                                             for grade in submission.notebooks[0].grades
-                                             if grade.cell.cell_type == "markdown"}
-    return scores
+    return {student: {name: (score, manual) for name, (score, manual, kind) in grades.items() if kind == "markdown"}
+            for student, grades in nbgrader_course.gradebook_grades(course).items()}
 
 
 def hidden_test_leaks(html: str) -> list[str]:

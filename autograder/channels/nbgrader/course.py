@@ -109,10 +109,11 @@ def _ungraded(course: Path, prepared) -> list[str]:
 def cell_scores(course: Path) -> dict[str, dict[str, float]]:
     """{student: {test cell grade_id: score}} from the course's gradebook: the automatic checks' cells."""
     return {student: {name: score for name, (score, _, kind) in grades.items() if kind == "code"}
-            for student, grades in _grades(course).items()}
+            for student, grades in gradebook_grades(course).items()}
 
 
-def _grades(course: Path) -> dict:
+def gradebook_grades(course: Path) -> dict:
+    """{student: {cell grade_id: (score, needs manual grading, "code" or "markdown")}} from the course's gradebook."""
     from nbgrader.api import Gradebook
 
     grades = {}
